@@ -9,18 +9,16 @@ package kernel
 // in the bodies; the signatures change only together with their callers.
 
 import (
-	"errors"
 	"io"
 	"log/slog"
 
 	"moat/gofer"
 	"moat/platform"
 	"moat/platform/arch"
+	"moat/sentry/vfs"
 
 	"golang.org/x/sys/unix"
 )
-
-var errTODO = errors.New("kernel: not implemented yet")
 
 // Support says how completely moat implements a system call.
 type Support int
@@ -57,6 +55,28 @@ type SyscallTable struct {
 	// Table is indexed by system-call number; a zero Syscall (nil Fn and
 	// Support Supported) means "not in the table".
 	Table []Syscall
+	// Names names every number of the architecture, in or out of the
+	// table, for logs ("" where the number is unassigned). May be nil.
+	Names []string
+	// Strace formats one finished call for Config.Strace: it appends the
+	// line (with its trailing newline) to c.Buf. Nil means the kernel
+	// prints the bare number and raw arguments.
+	Strace func(c *StraceCall)
+}
+
+// StraceCall is one finished system call handed to SyscallTable.Strace.
+// It lives in the Task and is reused, so the hook must not keep it.
+type StraceCall struct {
+	Task  *Task
+	Sysno uintptr
+	Args  arch.SyscallArguments
+	// Ret is the result when Err is nil.
+	Ret uintptr
+	// Err is nil, a unix.Errno, or ErrNoReturn for calls that do not
+	// return (exit, exit_group, a successful rt_sigreturn).
+	Err error
+	// Buf is where the hook appends its line; it is reset before each call.
+	Buf []byte
 }
 
 // Config is everything a kernel needs to run one container.
@@ -64,6 +84,10 @@ type Config struct {
 	Platform platform.Platform
 	// Root serves the container's root file system.
 	Root *gofer.Client
+	// VFS, when not nil, is used as the sandbox's file system instead of
+	// a read-only mount of Root (tests, and later bind mounts built by
+	// the caller).
+	VFS *vfs.VFS
 	// Stdio are host descriptors that become the init's fds 0, 1 and 2.
 	Stdio [3]int
 	// The init process: argv, environment ("K=V"), working directory.
@@ -87,36 +111,5 @@ type ExitStatus struct {
 	Signal unix.Signal
 }
 
-// Kernel is one sandbox's kernel.
-type Kernel struct {
-	cfg Config
-}
-
-// New checks cfg and returns a kernel that has not started anything.
-func New(cfg Config) (*Kernel, error) { return &Kernel{cfg: cfg}, nil }
-
-// ResolveExecutable finds Args[0] in the root file system the way execvp
-// does (PATH from Env when it has no "/") and checks it is an executable
-// regular file. It returns the absolute path, or an error naming the
-// command ("exec: \"foo\": executable file not found in $PATH").
-func (k *Kernel) ResolveExecutable() (string, error) { return "", errTODO }
-
-// Start loads the init program and starts running it as PID 1. It
-// returns once the program is running, or with the exec error.
-func (k *Kernel) Start() error { return errTODO }
-
-// Wait blocks until the init process has exited and every task is gone,
-// and returns its status.
-func (k *Kernel) Wait() ExitStatus { return ExitStatus{} }
-
-// Signal sends sig to the init process, or with all to every process of
-// the sandbox.
-func (k *Kernel) Signal(sig unix.Signal, all bool) error { return errTODO }
-
-// Processes returns the sandbox PIDs of all live processes.
-func (k *Kernel) Processes() []int { return nil }
-
-// Task is one application thread.
-type Task struct {
-	k *Kernel
-}
+// The Kernel, its constructor and methods are in kernel.go; Task is in
+// task.go.

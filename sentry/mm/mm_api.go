@@ -5,25 +5,40 @@
 // AddressSpace carries it out.
 package mm
 
-// This file fixes the API the rest of the sentry codes against. The mm
-// owner fills in the bodies; the signatures change only together with
-// their callers.
+// This file fixes the API the rest of the sentry codes against. The
+// bodies live in files named by concern: mmap.go (mmap, munmap,
+// mprotect, address allocation), brk.go, copy.go, layout.go (ASLR),
+// maps.go (/proc/self/maps), vma.go (the ordered set of mappings).
 
 import (
-	"errors"
+	"sync"
 
 	"moat/platform"
 )
 
-var errTODO = errors.New("mm: not implemented yet")
+// PageSize is the size of an application page. Both supported
+// architectures run with 4 KiB pages.
+const PageSize = 4096
 
 // MappedFile is what a file mapping needs from a file: a host descriptor
-// the platform can map, and a name for /proc/self/maps.
+// the platform can map, a name for /proc/self/maps, and the open mode the
+// mapping's protection is checked against.
 type MappedFile interface {
-	// HostFD returns a host descriptor for the file's data.
+	// HostFD returns a host descriptor for the file's data, or -1 when the
+	// file cannot be mapped (mmap then fails with ENODEV).
 	HostFD() int
 	// MapName is the path /proc/self/maps shows for the mapping.
 	MapName() string
+	// OpenFlags returns the open file description's flags; mm looks at the
+	// access mode (O_RDONLY, O_WRONLY, O_RDWR) and O_APPEND, as mmap(2)
+	// does to choose between success and EACCES.
+	OpenFlags() int
+}
+
+// MappedFileID is optionally implemented by a MappedFile that knows the
+// device and inode /proc/self/maps shows for it. Without it both are 0.
+type MappedFileID interface {
+	MapDevIno() (dev, ino uint64)
 }
 
 // MMapOpts are the arguments of one mmap.
@@ -38,52 +53,48 @@ type MMapOpts struct {
 }
 
 // MemoryManager is one application address space as the sentry sees it.
+//
+// Lock order (see README.md): mm.mu is taken before any lock inside the
+// platform's AddressSpace; nothing in mm calls back into the kernel while
+// holding it.
 type MemoryManager struct {
 	as platform.AddressSpace
 	p  platform.Platform
+
+	// reserved are the platform's own ranges, sorted; never mapped over.
+	// Fixed at New.
+	reserved []platform.Range
+	// maxAddr is one past the highest mappable address. Fixed at New.
+	maxAddr uintptr
+
+	// mu guards everything below, and serialises changes to the platform
+	// address space so that vmas and the host mappings agree.
+	mu sync.RWMutex
+	// vmas is the ordered, non-overlapping set of application mappings.
+	vmas vmaSet
+	// layout is where the stack and the mmap area go.
+	layout Layout
+	// brkStart is the start of the heap, brk its current (unaligned) end.
+	brkStart, brk uintptr
+	// dataLimit is RLIMIT_DATA in bytes (^uint64(0) when unlimited).
+	dataLimit uint64
+	// released is set by Release; later calls fail.
+	released bool
 }
 
-// New returns an empty memory manager over as.
+// New returns an empty memory manager over as, with a randomised layout
+// (see NewLayout) below the platform's reserved ranges.
 func New(p platform.Platform, as platform.AddressSpace) *MemoryManager {
-	return &MemoryManager{as: as, p: p}
+	m := &MemoryManager{
+		as:        as,
+		p:         p,
+		maxAddr:   p.MaxUserAddress() &^ (PageSize - 1),
+		dataLimit: ^uint64(0),
+	}
+	m.reserved = sortedRanges(p.Reserved())
+	m.layout = NewLayout(m.maxAddr, m.reserved, DefaultStackLimit, true)
+	return m
 }
 
 // AddressSpace returns the platform address space (for NewContext).
 func (m *MemoryManager) AddressSpace() platform.AddressSpace { return m.as }
-
-// MMap maps memory per opts and returns its address. Errors are unix.Errno.
-func (m *MemoryManager) MMap(opts MMapOpts) (uintptr, error) { return 0, errTODO }
-
-// MUnmap implements munmap(2).
-func (m *MemoryManager) MUnmap(addr, length uintptr) error { return errTODO }
-
-// MProtect implements mprotect(2).
-func (m *MemoryManager) MProtect(addr, length uintptr, prot int) error { return errTODO }
-
-// SetBrkStart sets the start of the heap (the end of the loaded program's
-// bss, page aligned and possibly randomised) at exec.
-func (m *MemoryManager) SetBrkStart(addr uintptr) {}
-
-// Brk implements brk(2): it moves the end of the heap to addr if it can
-// and returns the end of the heap afterwards (the old one on failure).
-func (m *MemoryManager) Brk(addr uintptr) uintptr { return 0 }
-
-// CopyIn copies len(dst) bytes of application memory at addr into dst,
-// failing with EFAULT where the memory is not mapped readable.
-func (m *MemoryManager) CopyIn(addr uintptr, dst []byte) (int, error) { return 0, errTODO }
-
-// CopyOut copies src to application memory at addr, failing with EFAULT
-// where the memory is not mapped writable.
-func (m *MemoryManager) CopyOut(addr uintptr, src []byte) (int, error) { return 0, errTODO }
-
-// CopyInString reads a NUL-terminated string of at most maxLen bytes
-// (ENAMETOOLONG beyond) from addr.
-func (m *MemoryManager) CopyInString(addr uintptr, maxLen int) (string, error) {
-	return "", errTODO
-}
-
-// Fork returns a copy-on-write copy of m (fork(2)).
-func (m *MemoryManager) Fork() (*MemoryManager, error) { return nil, errTODO }
-
-// Release destroys the address space.
-func (m *MemoryManager) Release() {}

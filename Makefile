@@ -1,0 +1,65 @@
+# moat — see BUILD.md. Every target installs what it needs through
+# scripts/deps.sh (apt, only what is missing).
+
+GO      ?= go
+BIN     := bin
+# libseccomp is reached through cgo, so cgo is always on.
+export CGO_ENABLED := 1
+
+ARM64_ENV := CC=aarch64-linux-gnu-gcc GOARCH=arm64 \
+	PKG_CONFIG_PATH=/usr/lib/aarch64-linux-gnu/pkgconfig
+# A fully static binary: libseccomp.a from libseccomp-dev, glibc's static
+# libc; netgo/osusergo keep the Go standard library off glibc's NSS, which
+# cannot work statically.
+STATIC_FLAGS := -tags netgo,osusergo -ldflags '-linkmode external -extldflags "-static"'
+
+.PHONY: all build static arm64 test unit e2e bench demo deps deps-arm64 fmt check vet clean
+
+all: build
+
+build: deps
+	$(GO) build -o $(BIN)/moat ./cmd/moat
+
+static: deps
+	$(GO) build $(STATIC_FLAGS) -o $(BIN)/moat-static ./cmd/moat
+
+arm64: deps-arm64
+	$(ARM64_ENV) $(GO) build -o $(BIN)/moat-arm64 ./cmd/moat
+
+# Unit tests of every package plus the end-to-end tests in test/e2e (which
+# build their own moat and the C programs; they need root).
+test: deps
+	@$(GO) test -count=1 -timeout 15m ./...
+
+unit: deps
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v '^moat/test/')
+
+e2e: deps
+	$(GO) test -count=1 -timeout 10m ./test/...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./test/bench
+
+# Build, then run a command in a sandbox whose root is the host's /.
+demo: build
+	./$(BIN)/moat do busybox echo hello from a moat sandbox
+
+deps:
+	@./scripts/deps.sh
+
+deps-arm64:
+	@./scripts/deps.sh --arm64
+
+fmt:
+	gofmt -w $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
+
+# gofmt, go vet on the host architecture and go vet of the arm64 build.
+check: vet
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet: deps deps-arm64
+	$(GO) vet ./...
+	$(ARM64_ENV) $(GO) vet ./...
+
+clean:
+	rm -rf $(BIN)

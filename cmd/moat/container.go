@@ -1,0 +1,349 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"moat/spec"
+)
+
+// createOptions say what to create.
+type createOptions struct {
+	id, bundle, pidFile, consoleSocket string
+	// config, when set, is written to the state directory as the
+	// container's config.json in place of a bundle's (moat do): the
+	// sentry always reads its configuration from a directory.
+	config *specs.Spec
+}
+
+// syncReady is what the sentry writes on the sync pipe once it is set up;
+// anything else it writes there is the error that stopped it.
+const syncReady = "ready"
+
+// createContainer validates the bundle, makes the state directory and
+// starts the sentry, and returns once the sentry reported ready. The
+// returned command is the sentry, a child of this process: run waits for
+// it, create lets it go. On any error nothing is left behind: no state
+// directory, no process.
+func createContainer(o *options, co createOptions) (_ *exec.Cmd, err error) {
+	if err := spec.ValidateID(co.id); err != nil {
+		return nil, err
+	}
+	s := co.config
+	if s == nil {
+		// Load before touching --root: a bad bundle leaves nothing.
+		if s, err = spec.Load(co.bundle); err != nil {
+			return nil, err
+		}
+		if co.bundle, err = spec.BundleDir(co.bundle); err != nil {
+			return nil, err
+		}
+	}
+	c, err := o.stateRoot().Create(co.id)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Unlock()
+	var sentry *exec.Cmd
+	defer func() {
+		if err == nil {
+			return
+		}
+		if sentry != nil && sentry.Process != nil {
+			sentry.Process.Kill()
+			sentry.Wait()
+		}
+		c.Remove()
+	}()
+	if co.config != nil {
+		data, err := json.Marshal(co.config)
+		if err != nil {
+			return nil, fmt.Errorf("container %q: config: %w", co.id, err)
+		}
+		if err := spec.WriteFileAtomic(filepath.Join(c.Dir, spec.ConfigName), data, 0o600); err != nil {
+			return nil, err
+		}
+		co.bundle = c.Dir
+	}
+	st := &spec.State{
+		State: specs.State{
+			Version:     specs.Version,
+			ID:          co.id,
+			Status:      specs.StateCreating,
+			Bundle:      co.bundle,
+			Annotations: s.Annotations,
+		},
+		Created: time.Now().UTC(),
+		Rootfs:  s.Root.Path,
+		Owner:   os.Geteuid(),
+	}
+	if err := c.WriteState(st); err != nil {
+		return nil, err
+	}
+	stdio, err := containerStdio(s, co.consoleSocket)
+	if err != nil {
+		return nil, err
+	}
+	defer stdio.close()
+	sentry, err = startSentry(o, c.Dir, co, s, stdio)
+	if err != nil {
+		return nil, err
+	}
+	st.Pid = sentry.Process.Pid
+	start, _, err := spec.ProcStartTime(st.Pid)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox process %d: %w", st.Pid, err)
+	}
+	st.StartTime = start
+	st.Status = specs.StateCreated
+	if err := c.WriteState(st); err != nil {
+		return nil, err
+	}
+	if co.pidFile != "" {
+		pf, err := filepath.Abs(co.pidFile)
+		if err == nil {
+			err = spec.WriteFileAtomic(pf, []byte(strconv.Itoa(st.Pid)), 0o644)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--pid-file %s: %w", co.pidFile, err)
+		}
+	}
+	return sentry, nil
+}
+
+// startSentry re-executes moat as `moat sandbox` and waits for it to
+// report ready (or its error) on the sync pipe.
+func startSentry(o *options, stateDir string, co createOptions, s *specs.Spec, stdio *stdioFiles) (*exec.Cmd, error) {
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("sync pipe: %w", err)
+	}
+	defer syncR.Close()
+	args := append([]string{"moat"}, o.globalArgs()...)
+	args = append(args, "sandbox", "--id", co.id, "--bundle", co.bundle, "--state-dir", stateDir)
+	// New mount, IPC and UTS namespaces: the sentry pivots into an empty
+	// root and must not change the host's mounts doing so. Not a new PID
+	// namespace: the stubs get one of their own from the platform, and
+	// the sentry must be able to re-raise its init's fatal signal on
+	// itself, which the init of a PID namespace cannot (the kernel
+	// ignores signals it has no handler for). No Pdeathsig either: the
+	// sentry outlives create, and containerd's shim, as subreaper, reaps
+	// it.
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS)
+	if spec.HasNewNetworkNamespace(s) {
+		flags |= unix.CLONE_NEWNET
+	}
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        args,
+		Env:         []string{},
+		Stdin:       stdio.in,
+		Stdout:      stdio.out,
+		Stderr:      stdio.err,
+		ExtraFiles:  []*os.File{syncW}, // fd 3
+		SysProcAttr: &unix.SysProcAttr{Cloneflags: flags},
+	}
+	err = cmd.Start()
+	syncW.Close()
+	if err != nil {
+		return nil, fmt.Errorf("starting sandbox: %w", err)
+	}
+	line, rerr := bufio.NewReader(syncR).ReadString('\n')
+	line = strings.TrimSuffix(line, "\n")
+	if line == syncReady {
+		return cmd, nil
+	}
+	// Either the sentry reported its error and exits, or it died
+	// before it could say anything.
+	cmd.Process.Kill()
+	werr := cmd.Wait()
+	if line != "" {
+		return nil, errors.New(line)
+	}
+	if rerr != nil && werr != nil {
+		return nil, fmt.Errorf("sandbox died while starting: %v", werr)
+	}
+	return nil, fmt.Errorf("sandbox died while starting")
+}
+
+// stdioFiles are the container's standard streams as the sentry gets them.
+type stdioFiles struct {
+	in, out, err *os.File
+	// owned are files to close once the sentry has them.
+	owned []*os.File
+}
+
+func (s *stdioFiles) close() {
+	for _, f := range s.owned {
+		f.Close()
+	}
+}
+
+// containerStdio returns the streams for the sentry: moat's own, or for
+// a terminal container with a console socket, the slave of a new pty
+// whose master goes to the console socket.
+func containerStdio(s *specs.Spec, consoleSocket string) (*stdioFiles, error) {
+	if consoleSocket == "" || s.Process == nil || !s.Process.Terminal {
+		return &stdioFiles{in: os.Stdin, out: os.Stdout, err: os.Stderr}, nil
+	}
+	master, slave, err := openPty()
+	if err != nil {
+		return nil, err
+	}
+	defer master.Close()
+	if err := sendConsole(consoleSocket, master); err != nil {
+		slave.Close()
+		return nil, err
+	}
+	return &stdioFiles{in: slave, out: slave, err: slave, owned: []*os.File{slave}}, nil
+}
+
+// openPty opens a new pseudo-terminal pair.
+func openPty() (master, slave *os.File, err error) {
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("console: %w", err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err == nil {
+		err = unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0)
+	}
+	if err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("console: /dev/ptmx: %w", err)
+	}
+	name := "/dev/pts/" + strconv.Itoa(n)
+	s, err := os.OpenFile(name, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("console: %w", err)
+	}
+	return m, s, nil
+}
+
+// sendConsole passes the pty master to the console socket with
+// SCM_RIGHTS, as runc does for containerd.
+func sendConsole(path string, master *os.File) error {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("console socket %s: %w", path, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		return fmt.Errorf("console socket %s: %w", path, err)
+	}
+	rights := unix.UnixRights(int(master.Fd()))
+	if err := unix.Sendmsg(fd, []byte(master.Name()), rights, nil, 0); err != nil {
+		return fmt.Errorf("console socket %s: %w", path, err)
+	}
+	return nil
+}
+
+// containerStatus returns the container's status and the sandbox PIDs of
+// its processes. The sentry knows whether the init runs; when it is gone
+// (exited, killed, or a zombie waiting for its parent) the container is
+// stopped: the sentry writes nothing to disk, it cannot see the host.
+func containerStatus(c *spec.Container, st *spec.State) (specs.ContainerState, []int) {
+	if st.Status == specs.StateCreating {
+		return specs.StateCreating, nil
+	}
+	if !st.Alive() {
+		return specs.StateStopped, nil
+	}
+	resp, err := callSentry(c.ControlSocket(), controlRequest{Op: opState})
+	if err != nil {
+		// Alive but not answering: it is still running something (or
+		// exiting); report the last status known.
+		return st.Status, nil
+	}
+	return specs.ContainerState(resp.Status), resp.Pids
+}
+
+// openContainer opens and locks an existing container and reads its
+// state.
+func openContainer(o *options, id string) (*spec.Container, *spec.State, error) {
+	c, err := o.stateRoot().Open(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := c.ReadState()
+	if err != nil {
+		c.Unlock()
+		return nil, nil, err
+	}
+	return c, st, nil
+}
+
+// startContainer makes the sentry of a created container run its init.
+func startContainer(o *options, id string) error {
+	c, st, err := openContainer(o, id)
+	if err != nil {
+		return err
+	}
+	defer c.Unlock()
+	status, _ := containerStatus(c, st)
+	switch status {
+	case specs.StateCreated:
+	case specs.StateStopped:
+		return fmt.Errorf("container %q: cannot start a container that has stopped", id)
+	default:
+		return fmt.Errorf("container %q: cannot start a container that is %s", id, status)
+	}
+	if _, err := callSentry(c.ControlSocket(), controlRequest{Op: opStart}); err != nil {
+		return fmt.Errorf("container %q: start: %w", id, err)
+	}
+	st.Status = specs.StateRunning
+	return c.WriteState(st)
+}
+
+// deleteContainer tears a container down: kills what is left of its
+// sandbox and removes its state directory. Without force a running
+// container is refused, like runc; a created one is killed.
+func deleteContainer(o *options, id string, force bool) error {
+	c, st, err := openContainer(o, id)
+	if err != nil {
+		return err
+	}
+	defer c.Unlock()
+	status, _ := containerStatus(c, st)
+	if status == specs.StateRunning && !force {
+		return fmt.Errorf("container %q: cannot delete a running container (stop it first, or use --force)", id)
+	}
+	if err := killSentry(st); err != nil {
+		return fmt.Errorf("container %q: %w", id, err)
+	}
+	return c.Remove()
+}
+
+// killSentry SIGKILLs the sentry if it is still the process create
+// started, and waits until it is dead. The gofer and the stubs die with
+// it (parent-death signal, EOF on their sockets, PTRACE_O_EXITKILL).
+func killSentry(st *spec.State) error {
+	if !st.Ours() {
+		return nil
+	}
+	if err := unix.Kill(st.Pid, unix.SIGKILL); err != nil && err != unix.ESRCH {
+		return fmt.Errorf("kill sandbox %d: %w", st.Pid, err)
+	}
+	// It is not our child (create exited), so it cannot be waited for:
+	// poll until it is gone or a zombie its parent has yet to reap.
+	deadline := time.Now().Add(10 * time.Second)
+	for st.Alive() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sandbox %d did not die", st.Pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
+}

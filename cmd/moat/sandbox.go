@@ -1,0 +1,348 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"moat/gofer"
+	"moat/platform"
+	"moat/sentry/filter"
+	"moat/sentry/kernel"
+	"moat/spec"
+	"moat/syscalls"
+)
+
+// syncFD is the descriptor of the sync pipe create passes the sentry.
+const syncFD = 3
+
+var sandboxCommand = &cli.Command{
+	Name:   "sandbox",
+	Usage:  "(internal) the sentry's process",
+	Hidden: true,
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "id", Required: true},
+		&cli.StringFlag{Name: "bundle", Required: true},
+		&cli.StringFlag{Name: "state-dir", Required: true},
+	},
+	Action: sandboxMain,
+}
+
+// sandboxMain is the sentry's process. It sets the sandbox up, reports
+// ready (or the error) to create over the sync pipe, serves the control
+// socket, and exits the way the container's init did.
+func sandboxMain(ctx *cli.Context) error {
+	// The gofer's parent-death signal fires when the thread that started
+	// it exits: keep this goroutine on its thread for the process's life.
+	runtime.LockOSThread()
+	o := opts(ctx)
+	syncPipe := os.NewFile(syncFD, "sync")
+	if syncPipe == nil {
+		return errors.New("sandbox: no sync pipe (this verb is started by create)")
+	}
+	sb, err := setupSandbox(o, ctx.String("id"), ctx.String("bundle"), ctx.String("state-dir"))
+	if err != nil {
+		// create prints the error; the sentry stays quiet so it is
+		// printed once.
+		fmt.Fprintln(syncPipe, strings.ReplaceAll(err.Error(), "\n", " "))
+		os.Exit(1)
+	}
+	fmt.Fprintln(syncPipe, syncReady)
+	syncPipe.Close()
+	st := sb.run()
+	exitLike(st)
+	return nil
+}
+
+// sandbox is the sentry's state once set up.
+type sandbox struct {
+	log     *slog.Logger
+	k       *kernel.Kernel
+	plat    platform.Platform
+	root    *gofer.Client
+	control *controlServer
+}
+
+// setupSandbox does, in this order: make mounts private; start the gofer;
+// create the platform (its zygote); open the control socket; build the
+// kernel and resolve the executable; pivot into an empty root; drop
+// capabilities; set no_new_privs; install the sentry's seccomp filter.
+// Everything that needs the host file system or privilege happens before
+// the pivot, everything after it runs boxed in.
+func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err error) {
+	log := sandboxLogger(o)
+	// No core file of the sentry: it holds the container's secrets and
+	// exitLike may make it die of SIGSEGV or SIGABRT on purpose.
+	unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
+	// Nothing this namespace mounts or unmounts from here on may
+	// propagate to the host.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return nil, fmt.Errorf("sandbox: make mounts private: %w", err)
+	}
+	s, err := spec.Load(bundle)
+	if err != nil {
+		return nil, err
+	}
+	lastCap := lastCapability()
+
+	sb := &sandbox{log: log}
+	defer func() {
+		if err != nil {
+			sb.close()
+		}
+	}()
+	sock, err := startGofer(o, s.Root.Path, log)
+	if err != nil {
+		return nil, err
+	}
+	if sb.root, err = gofer.NewClient(sock); err != nil {
+		sock.Close()
+		return nil, err
+	}
+	if sb.plat, err = platform.New(o.platform); err != nil {
+		return nil, fmt.Errorf("platform %s: %w", o.platform, err)
+	}
+	extra, err := platformSyscalls(o.platform)
+	if err != nil {
+		return nil, err
+	}
+	if sb.control, err = listenControl(stateDir + "/" + spec.ControlSock); err != nil {
+		return nil, err
+	}
+	cfg := kernel.Config{
+		Platform:       sb.plat,
+		Root:           sb.root,
+		Stdio:          [3]int{0, 1, 2},
+		Args:           s.Process.Args,
+		Env:            s.Process.Env,
+		Cwd:            s.Process.Cwd,
+		UID:            s.Process.User.UID,
+		GID:            s.Process.User.GID,
+		AdditionalGIDs: s.Process.User.AdditionalGids,
+		Hostname:       s.Hostname,
+		Table:          syscalls.Table(),
+		Log:            log,
+	}
+	if o.strace {
+		cfg.Strace = o.logOut
+	}
+	if sb.k, err = kernel.New(cfg); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	// Like runc, create fails on a command that does not exist rather
+	// than start a container that cannot run.
+	if _, err := sb.k.ResolveExecutable(); err != nil {
+		return nil, err
+	}
+	if err := pivotToEmptyRoot(stateDir); err != nil {
+		return nil, err
+	}
+	if err := dropCapabilities(lastCap); err != nil {
+		return nil, err
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("sandbox: no_new_privs: %w", err)
+	}
+	if err := filter.Install(extra); err != nil {
+		return nil, err
+	}
+	log.Debug("sandbox ready", "id", id, "args", s.Process.Args)
+	return sb, nil
+}
+
+// sandboxLogger is the sentry's logger. Without --log the sentry's
+// stderr is the container's, so only errors (or everything with --debug)
+// go there, to keep the container's output its own.
+func sandboxLogger(o *options) *slog.Logger {
+	if o.logPath != "" {
+		return o.log
+	}
+	level := slog.LevelError
+	if o.debug {
+		level = slog.LevelDebug
+	}
+	h, err := logHandler(os.Stderr, o.logFormat, level)
+	if err != nil {
+		return o.log
+	}
+	return slog.New(h)
+}
+
+// startGofer starts `moat gofer` serving rootfs and returns the sentry's
+// end of their socket.
+func startGofer(o *options, rootfs string, log *slog.Logger) (*os.File, error) {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("gofer socket: %w", err)
+	}
+	mine := os.NewFile(uintptr(pair[0]), "gofer")
+	theirs := os.NewFile(uintptr(pair[1]), "gofer-server")
+	defer theirs.Close()
+	args := append([]string{"moat"}, o.globalArgs()...)
+	args = append(args, "gofer", "--root", rootfs)
+	var stderr io.Writer = os.Stderr
+	if o.logPath != "" {
+		stderr = nil
+	}
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       args,
+		Env:        []string{},
+		Stderr:     stderr,
+		ExtraFiles: []*os.File{theirs}, // fd 3
+		SysProcAttr: &unix.SysProcAttr{
+			// Its own mount namespace to pivot in; dies with the
+			// sentry (and also on EOF of its socket); its own process
+			// group so a terminal's ^C reaches the container, not it.
+			Cloneflags: unix.CLONE_NEWNS,
+			Pdeathsig:  unix.SIGKILL,
+			Setpgid:    true,
+		},
+	}
+	if err := cmd.Start(); err != nil {
+		mine.Close()
+		return nil, fmt.Errorf("starting gofer: %w", err)
+	}
+	log.Debug("gofer started", "pid", cmd.Process.Pid, "root", rootfs)
+	// Not waited for: it exits with the sentry.
+	cmd.Process.Release()
+	return mine, nil
+}
+
+// platformSyscalls returns the host calls platform name needs the
+// sentry's filter to allow.
+func platformSyscalls(name string) ([]string, error) {
+	f, ok := platformHostSyscalls[name]
+	if !ok {
+		return nil, fmt.Errorf("platform %s: no host system-call list for the sentry filter", name)
+	}
+	return f(), nil
+}
+
+// lastCapability is the highest capability number the host kernel knows,
+// read while /proc is still visible.
+func lastCapability() int {
+	data, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+			return n
+		}
+	}
+	return unix.CAP_LAST_CAP
+}
+
+// pivotToEmptyRoot makes an empty, read-only tmpfs the sentry's root and
+// detaches the host's: from then on no path the sentry could open leads
+// anywhere. The tmpfs is mounted over dir in this private namespace; the
+// host keeps seeing dir (and the control socket bound in it) unchanged.
+func pivotToEmptyRoot(dir string) error {
+	if err := unix.Mount("moat-sentry", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k,nr_inodes=4,mode=0500"); err != nil {
+		return fmt.Errorf("sandbox: empty root on %s: %w", dir, err)
+	}
+	if err := unix.Chdir(dir); err != nil {
+		return fmt.Errorf("sandbox: chdir %s: %w", dir, err)
+	}
+	// pivot_root(".", ".") stacks the old root on top of the new one at
+	// "/" (pivot_root(2), NOTES); unmounting "." then removes the old
+	// root without needing a directory to park it in.
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("sandbox: pivot_root: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("sandbox: detach old root: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("sandbox: chdir /: %w", err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("sandbox: remount empty root read-only: %w", err)
+	}
+	return nil
+}
+
+// dropCapabilities empties the bounding, inheritable, ambient, effective
+// and permitted sets.
+//
+// Capabilities are per thread in Linux. The Go runtime can change every
+// thread at once (syscall.AllThreadsSyscall) only without cgo, and moat
+// uses cgo for libseccomp, so this changes the calling thread and the
+// threads created from it afterwards; threads the runtime made earlier
+// keep theirs. The seccomp filter, which TSYNC loads into every thread,
+// is what denies the calls capabilities would allow.
+func dropCapabilities(lastCap int) error {
+	for c := 0; c <= lastCap; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("sandbox: drop capability %d from the bounding set: %w", c, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
+		return fmt.Errorf("sandbox: clear ambient capabilities: %w", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("sandbox: drop capabilities: %w", err)
+	}
+	return nil
+}
+
+// run serves the control socket until the container's init has exited,
+// and returns its status.
+func (sb *sandbox) run() kernel.ExitStatus {
+	go sb.control.serve(sb)
+	go sb.forwardSignals()
+	st := <-sb.control.exited
+	sb.close()
+	return st
+}
+
+// close releases what the sentry holds: the stubs (platform), the gofer
+// (EOF on its socket) and the control socket.
+func (sb *sandbox) close() {
+	if sb.control != nil {
+		sb.control.close()
+	}
+	if sb.plat != nil {
+		sb.plat.Close()
+	}
+	if sb.root != nil {
+		sb.root.Close()
+	}
+}
+
+// exitLike ends the sentry the way the init ended: with its exit code,
+// or killed by the same signal, so that whoever waits for the sentry
+// (containerd's shim, moat run) sees the container's status.
+func exitLike(st kernel.ExitStatus) {
+	if st.Signal == 0 {
+		os.Exit(st.Code)
+	}
+	dieOfSignal(st.Signal)
+	// A signal whose default action does not end a process.
+	os.Exit(128 + int(st.Signal))
+}
+
+// dieOfSignal kills the sentry with sig. The Go runtime's own handler is
+// not enough: it ignores SIGSEGV or SIGBUS that come from kill rather
+// than a fault. So the signal gets its default action straight from the
+// kernel, is unblocked on this thread, and is sent to this thread.
+//
+// Preconditions: the calling goroutine is locked to its thread.
+func dieOfSignal(sig unix.Signal) {
+	// struct sigaction all zero: SIG_DFL, no flags, empty mask. Four
+	// words cover amd64's layout (with sa_restorer) and arm64's.
+	setDefaultAction(sig)
+	var set unix.Sigset_t
+	set.Val[(sig-1)/64] |= 1 << ((uint(sig) - 1) % 64)
+	unix.PthreadSigmask(unix.SIG_UNBLOCK, &set, nil)
+	unix.Tgkill(unix.Getpid(), unix.Gettid(), sig)
+}

@@ -1,0 +1,182 @@
+package gofer
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// KeptCapabilities are the capabilities the confined gofer keeps: it
+// reads every file of the tree whatever its owner and mode (the sentry
+// enforces the application's permissions), and O_NOATIME needs
+// CAP_FOWNER on files it does not own.
+var KeptCapabilities = []uintptr{unix.CAP_DAC_OVERRIDE, unix.CAP_DAC_READ_SEARCH, unix.CAP_FOWNER}
+
+// Confine shuts the calling gofer process into root and installs its
+// seccomp filter. The process must have been started in a mount namespace
+// of its own (CLONE_NEWNS) and as root; Confine refuses to run in the
+// namespace of PID 1, where it would change the host's mounts.
+//
+// In order: mounts private (so nothing propagates back to the host),
+// root bind-mounted onto itself and pivot_root'ed into, the old root
+// detached; /proc and /sys hidden if they are mounts of the new root
+// (serving the host "/" for `moat do`); every mount made read-only,
+// nosuid and nodev; cwd "/"; capabilities cut to KeptCapabilities;
+// no_new_privs; the filter from package gofer/filter.
+//
+// Root "/" cannot be pivoted into (it is already the root), so then the
+// gofer's root stays the host's "/" in its private namespace, with the
+// other walls the same.
+//
+// Confine locks the calling goroutine to its OS thread for good, and
+// Serve must run on that goroutine: capabilities are per thread in Linux
+// and Go cannot change those of the runtime's other threads, so only
+// this thread has them cut. The other threads keep theirs but run only
+// the runtime, under the same seccomp filter (installed on all threads),
+// which refuses every call where a capability would matter.
+func Confine(root string) error {
+	runtime.LockOSThread()
+	if err := checkOwnMountNS(); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return fmt.Errorf("gofer: root %q: %w", root, err)
+	}
+	// The host-side path of the rootfs may go through symlinks (the
+	// bundle's config names it): resolve them now, while they are the
+	// host's.
+	abs, err = filepath.EvalSymlinks(abs)
+	if err != nil {
+		return fmt.Errorf("gofer: root %q: %w", root, err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("gofer: making mounts private: %w", err)
+	}
+	if abs != "/" {
+		if err := pivotInto(abs); err != nil {
+			return err
+		}
+	}
+	for _, m := range []string{"/proc", "/sys"} {
+		// EINVAL: not a mount point; ENOENT: not there. Both fine.
+		err := unix.Unmount(m, unix.MNT_DETACH)
+		if err != nil && err != unix.EINVAL && err != unix.ENOENT {
+			return fmt.Errorf("gofer: hiding %s: %w", m, err)
+		}
+	}
+	if err := readOnly(); err != nil {
+		return err
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("gofer: chdir /: %w", err)
+	}
+	if err := dropCapabilities(); err != nil {
+		return err
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("gofer: no_new_privs: %w", err)
+	}
+	return installFilter()
+}
+
+// checkOwnMountNS refuses to touch mounts in the host's namespace.
+func checkOwnMountNS() error {
+	var self, init unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/mnt", &self); err != nil {
+		return fmt.Errorf("gofer: reading own mount namespace: %w", err)
+	}
+	if err := unix.Stat("/proc/1/ns/mnt", &init); err != nil {
+		// Not visible (a PID namespace without PID 1's ns): nothing to
+		// compare with; the starter is trusted to have used CLONE_NEWNS.
+		return nil
+	}
+	if self.Ino == init.Ino && self.Dev == init.Dev {
+		return errors.New("gofer: Confine must run in a mount namespace of its own (start the gofer with CLONE_NEWNS)")
+	}
+	return nil
+}
+
+// pivotInto makes dir the root of the mount namespace and detaches the
+// old root, so no path, ".." or symlink can name a host file again.
+// pivot_root(".", ".") stacks the old root on top of the new one; the
+// lazy unmount of "." then removes it.
+//
+// The fs struct (root, cwd) is shared by all threads of a Go process
+// (the runtime clones threads with CLONE_FS), and pivot_root moves the
+// root and cwd of every task that used the old root, so the whole gofer
+// moves, not just this thread.
+func pivotInto(dir string) error {
+	if err := unix.Mount(dir, dir, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("gofer: bind-mounting root %q: %w", dir, err)
+	}
+	if err := unix.Chdir(dir); err != nil {
+		return fmt.Errorf("gofer: chdir root %q: %w", dir, err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("gofer: pivot_root into %q: %w", dir, err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("gofer: detaching old root: %w", err)
+	}
+	return nil
+}
+
+// readOnly makes every mount under the new root read-only, nosuid and
+// nodev: a wall under the server's own refusal of writes and devices.
+// noexec is not set: the sentry maps executables from the descriptors
+// the gofer hands out.
+func readOnly() error {
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	err := unix.MountSetattr(unix.AT_FDCWD, "/", unix.AT_RECURSIVE, &attr)
+	if err == nil {
+		return nil
+	}
+	if err != unix.ENOSYS {
+		return fmt.Errorf("gofer: making mounts read-only: %w", err)
+	}
+	// Before Linux 5.12: the top mount only.
+	flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV)
+	if err := unix.Mount("", "/", "", flags, ""); err != nil {
+		return fmt.Errorf("gofer: remounting / read-only: %w", err)
+	}
+	return nil
+}
+
+// dropCapabilities cuts the bounding, ambient and inheritable sets to
+// nothing but KeptCapabilities, and the effective and permitted sets of
+// the calling thread to KeptCapabilities.
+func dropCapabilities() error {
+	keep := map[uintptr]bool{}
+	for _, c := range KeptCapabilities {
+		keep[c] = true
+	}
+	for c := uintptr(0); c <= 63; c++ {
+		if keep[c] {
+			continue
+		}
+		err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0)
+		if err == unix.EINVAL {
+			break // past the kernel's last capability
+		}
+		if err != nil {
+			return fmt.Errorf("gofer: dropping capability %d from the bounding set: %w", c, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
+		return fmt.Errorf("gofer: clearing ambient capabilities: %w", err)
+	}
+	var data [2]unix.CapUserData
+	for _, c := range KeptCapabilities {
+		data[c/32].Effective |= 1 << (c % 32)
+		data[c/32].Permitted |= 1 << (c % 32)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("gofer: capset: %w", err)
+	}
+	return nil
+}

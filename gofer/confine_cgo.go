@@ -1,0 +1,8 @@
+//go:build cgo
+
+package gofer
+
+import "moat/gofer/filter"
+
+// installFilter loads the gofer's seccomp filter (libseccomp, so cgo).
+func installFilter() error { return filter.Install() }

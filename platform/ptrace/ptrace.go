@@ -1,0 +1,317 @@
+// Package ptrace is the ptrace platform: application code runs in stub
+// processes traced by the sentry, and every system call it makes stops the
+// stub under PTRACE_SYSEMU before the host executes it.
+//
+// See ../README.md for the model (zygote, injector thread, handoff of app
+// threads to their task's thread) and its invariants.
+package ptrace
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"moat/platform"
+)
+
+func init() {
+	platform.Register("ptrace", func() (platform.Platform, error) { return New() })
+}
+
+// HostSyscalls lists, in libseccomp's names, the host system calls the
+// sentry makes on behalf of this platform once the zygote is running. The
+// sentry's own seccomp filter must allow them.
+func HostSyscalls() []string {
+	return []string{
+		"ptrace",            // SYSEMU, GETREGS/SETREGS, ATTACH, DETACH, CONT...
+		"wait4",             // stops and exits of stub threads
+		"kill",              // SIGKILL of released stubs
+		"tgkill",            // (spare: signalling one stub thread)
+		"pidfd_open",        // Interrupt's race-free handle on an app thread
+		"pidfd_send_signal", // Interrupt and Release of app threads
+		"process_vm_readv",  // ReadAt
+		"process_vm_writev", // WriteAt, scratch-page structures
+		"sendmsg",           // MapFile: pass the fd to the stub
+		"close",
+	}
+}
+
+// Platform is the ptrace platform. Its methods may be called from any
+// goroutine.
+type Platform struct {
+	inj    *injector
+	zygote *tracee
+	// sock is the sentry's end of the fd-passing socket pair.
+	sock     int
+	reserved []platform.Range
+	vdso     uintptr
+
+	// mu guards spaces, the live address spaces, which Close releases.
+	mu     sync.Mutex
+	spaces map[*AddressSpace]struct{}
+	// seq numbers the fds passed to stubs (see AddressSpace.MapFile).
+	// Guarded by the injector (used only on its thread).
+	seq uint64
+}
+
+// New starts the zygote and returns the platform. It must run before the
+// sentry installs its seccomp filter and while the host /proc is visible.
+func New() (*Platform, error) {
+	if !supported {
+		return nil, errUnsupported
+	}
+	if err := checkStubLayout(); err != nil {
+		return nil, err
+	}
+	p := &Platform{sock: -1, spaces: map[*AddressSpace]struct{}{}}
+	inj, err := newInjector(p.startZygote)
+	if err != nil {
+		if p.sock >= 0 {
+			unix.Close(p.sock)
+		}
+		return nil, err
+	}
+	p.inj = inj
+	return p, nil
+}
+
+// startZygote runs on the injector thread: it execs the stub image traced
+// by this thread in a new PID namespace and prepares it to be forked.
+func (p *Platform) startZygote() (err error) {
+	img := stubImage()
+	mfd, err := unix.MemfdCreate("moat-stub", unix.MFD_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("ptrace: memfd for stub image: %w", err)
+	}
+	defer unix.Close(mfd)
+	if _, err := unix.Write(mfd, img); err != nil {
+		return fmt.Errorf("ptrace: write stub image: %w", err)
+	}
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("ptrace: fd-passing socket pair: %w", err)
+	}
+	p.sock = pair[0]
+	stubEnd := os.NewFile(uintptr(pair[1]), "moat-stub-socket")
+	defer stubEnd.Close()
+
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/fd/" + strconv.Itoa(mfd),
+		Args:       []string{"moat-stub"},
+		Env:        []string{},
+		ExtraFiles: []*os.File{stubEnd}, // fd 3 == stubSocketFD
+		SysProcAttr: &unix.SysProcAttr{
+			Ptrace:     true,
+			Pdeathsig:  unix.SIGKILL,
+			Cloneflags: unix.CLONE_NEWPID,
+		},
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("ptrace: start zygote: %w", err)
+	}
+	z := &tracee{pid: cmd.Process.Pid}
+	defer func() {
+		if err != nil {
+			z.kill()
+		}
+	}()
+	// The exec stops the traced child with SIGTRAP before its first
+	// instruction.
+	if _, err := wait4(z.pid, &z.ws, 0); err != nil {
+		return fmt.Errorf("ptrace: zygote %d: wait: %w", z.pid, err)
+	}
+	if !z.ws.Stopped() {
+		return fmt.Errorf("ptrace: zygote %d did not stop after exec (status %#x)", z.pid, uint32(z.ws))
+	}
+	opts := unix.PTRACE_O_EXITKILL | unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEFORK |
+		unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEVFORK
+	if err := ptrace(unix.PTRACE_SETOPTIONS, z.pid, 0, uintptr(opts)); err != nil {
+		return fmt.Errorf("ptrace: zygote %d: set options: %w", z.pid, err)
+	}
+	if err := p.cleanZygote(z); err != nil {
+		return err
+	}
+	p.zygote = z
+	return nil
+}
+
+// cleanZygote leaves in the zygote only the stub pages, vdso and vvar,
+// auto-reaps its children, closes its stdio, drops its capabilities and
+// installs its seccomp filter.
+func (p *Platform) cleanZygote(z *tracee) error {
+	maps, err := readMaps(z.pid)
+	if err != nil {
+		return err
+	}
+	for _, m := range maps {
+		switch {
+		case m.Start >= maxUserAddress: // [vsyscall]: not ours to touch.
+		case m.Start >= stubBase && m.End <= stubEnd:
+			p.reserved = append(p.reserved, platform.Range{Start: m.Start, End: m.End, Name: "[moat-stub]"})
+		case m.Name == "[vdso]":
+			p.vdso = m.Start
+			p.reserved = append(p.reserved, m)
+		case strings.HasPrefix(m.Name, "[vvar"):
+			p.reserved = append(p.reserved, m)
+		default:
+			if _, err := z.call(sysMunmap, m.Start, m.End-m.Start); err != nil {
+				return fmt.Errorf("ptrace: zygote %d: munmap %#x-%#x %s: %w", z.pid, m.Start, m.End, m.Name, err)
+			}
+		}
+	}
+
+	// rt_sigaction(SIGCHLD, {SIG_IGN}, NULL, 8): dead stubs are reaped by
+	// the kernel instead of piling up as zombies.
+	sigact := [4]uint64{1 /* SIG_IGN */, 0, 0, 0}
+	if err := z.writeScratch(scratchSigact, bytesOf(&sigact)); err != nil {
+		return err
+	}
+	if _, err := z.call(sysSigaction, uintptr(unix.SIGCHLD), scratchBase+scratchSigact, 0, 8); err != nil {
+		return fmt.Errorf("ptrace: zygote %d: ignore SIGCHLD: %w", z.pid, err)
+	}
+	// Keep only the fd-passing socket.
+	if _, err := z.call(sysCloseRange, 0, stubSocketFD-1, 0); err != nil {
+		return fmt.Errorf("ptrace: zygote %d: close stdio: %w", z.pid, err)
+	}
+	if _, err := z.call(sysCloseRange, stubSocketFD+1, ^uintptr(0)>>32, 0); err != nil {
+		return fmt.Errorf("ptrace: zygote %d: close other fds: %w", z.pid, err)
+	}
+	// Drop every capability: stubs need none, and a sentry that dropped
+	// its own could otherwise no longer attach to them.
+	caps := struct {
+		hdr  unix.CapUserHeader
+		data [2]unix.CapUserData
+	}{hdr: unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}}
+	if err := z.writeScratch(scratchCaps, bytesOf(&caps)); err != nil {
+		return err
+	}
+	if _, err := z.call(sysCapset, scratchBase+scratchCaps, scratchBase+scratchCaps+8); err != nil {
+		return fmt.Errorf("ptrace: zygote %d: drop capabilities: %w", z.pid, err)
+	}
+	return p.installStubFilter(z)
+}
+
+// installStubFilter sets no_new_privs and the stub seccomp filter in the
+// zygote; every stub forked from it inherits both.
+func (p *Platform) installStubFilter(z *tracee) error {
+	prog := stubFilter()
+	if err := z.writeScratch(scratchFilter, bytesOfFilter(prog)); err != nil {
+		return err
+	}
+	fprog := struct {
+		n   uint16
+		_   [6]byte
+		ptr uint64
+	}{n: uint16(len(prog)), ptr: scratchBase + scratchFilter}
+	if err := z.writeScratch(scratchFprog, bytesOf(&fprog)); err != nil {
+		return err
+	}
+	if _, err := z.call(sysPrctl, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("ptrace: zygote %d: no_new_privs: %w", z.pid, err)
+	}
+	if _, err := z.call(sysSeccomp, unix.SECCOMP_SET_MODE_FILTER, 0, scratchBase+scratchFprog); err != nil {
+		return fmt.Errorf("ptrace: zygote %d: install seccomp filter: %w", z.pid, err)
+	}
+	return nil
+}
+
+// bytesOfFilter views a BPF program as bytes.
+func bytesOfFilter(prog []unix.SockFilter) []byte {
+	b := make([]byte, 0, len(prog)*8)
+	for i := range prog {
+		b = append(b, bytesOf(&prog[i])...)
+	}
+	return b
+}
+
+// readMaps parses /proc/pid/maps into ranges.
+func readMaps(pid int) ([]platform.Range, error) {
+	path := "/proc/" + strconv.Itoa(pid) + "/maps"
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("ptrace: read zygote mappings: %w", err)
+	}
+	defer f.Close()
+	var out []platform.Range
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		r, err := parseMapsLine(sc.Text())
+		if err != nil {
+			return nil, fmt.Errorf("ptrace: %s: %w", path, err)
+		}
+		out = append(out, r)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("ptrace: %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// parseMapsLine parses "start-end perms offset dev inode [name]".
+func parseMapsLine(line string) (platform.Range, error) {
+	fields := strings.Fields(line)
+	if len(fields) < 5 {
+		return platform.Range{}, fmt.Errorf("malformed line %q", line)
+	}
+	lo, hi, ok := strings.Cut(fields[0], "-")
+	if !ok {
+		return platform.Range{}, fmt.Errorf("malformed range in %q", line)
+	}
+	start, err1 := strconv.ParseUint(lo, 16, 64)
+	end, err2 := strconv.ParseUint(hi, 16, 64)
+	if err1 != nil || err2 != nil || end <= start {
+		return platform.Range{}, fmt.Errorf("malformed range in %q", line)
+	}
+	r := platform.Range{Start: uintptr(start), End: uintptr(end)}
+	if len(fields) > 5 {
+		r.Name = fields[5]
+	}
+	return r, nil
+}
+
+// Reserved returns the stub pages, the vDSO and vvar: mapped in every
+// address space at the same addresses.
+func (p *Platform) Reserved() []platform.Range {
+	return append([]platform.Range(nil), p.reserved...)
+}
+
+// VDSO returns the address of the host vDSO in every address space.
+func (p *Platform) VDSO() uintptr { return p.vdso }
+
+// MaxUserAddress returns one past the highest application address.
+func (p *Platform) MaxUserAddress() uintptr { return maxUserAddress }
+
+// Close releases every address space, kills the zygote (and with it the PID
+// namespace of the stubs) and ends the injector thread.
+func (p *Platform) Close() error {
+	p.mu.Lock()
+	spaces := p.spaces
+	p.spaces = map[*AddressSpace]struct{}{}
+	p.mu.Unlock()
+	for as := range spaces {
+		as.Release()
+	}
+	p.inj.stop(func() {
+		_ = unix.Kill(p.zygote.pid, unix.SIGKILL)
+		// The zygote, as PID 1 of its namespace, waits for every process
+		// in it to be reaped before it is gone; stubs still traced by a
+		// task thread that never released its context would keep it
+		// waiting, so the wait is bounded.
+		deadline := time.Now().Add(2 * time.Second)
+		for time.Now().Before(deadline) {
+			pid, err := wait4(p.zygote.pid, &p.zygote.ws, unix.WNOHANG)
+			if err != nil || (pid == p.zygote.pid && (p.zygote.ws.Exited() || p.zygote.ws.Signaled())) {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	return unix.Close(p.sock)
+}

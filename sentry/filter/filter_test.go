@@ -1,0 +1,154 @@
+package filter
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// childEnv selects what the re-executed test binary does under the filter.
+const childEnv = "MOAT_FILTER_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		os.Exit(child(mode))
+	}
+	os.Exit(m.Run())
+}
+
+// child installs the filter and then does what mode says. It returns
+// only when the filter let it live.
+func child(mode string) int {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		fmt.Println("no_new_privs:", err)
+		return 3
+	}
+	if err := Install(nil); err != nil {
+		fmt.Println("install:", err)
+		return 3
+	}
+	switch mode {
+	case "openat":
+		unix.Openat(unix.AT_FDCWD, "/etc/passwd", unix.O_RDONLY, 0)
+	case "execve":
+		unix.Exec("/bin/true", []string{"true"}, nil)
+	case "mount":
+		unix.Mount("none", "/mnt", "tmpfs", 0, "")
+	case "fork":
+		// A clone without CLONE_VM|CLONE_THREAD makes a process.
+		unix.RawSyscall(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0)
+	case "clone3":
+		_, _, e := unix.RawSyscall(unix.SYS_CLONE3, 0, 0, 0)
+		fmt.Println(e == unix.ENOSYS)
+		return 0
+	case "work":
+		return work()
+	}
+	fmt.Println("survived", mode)
+	return 0
+}
+
+// work is a Go program's ordinary business: goroutines on many threads,
+// timers, channels, allocation and garbage collection, locked threads.
+func work() int {
+	var wg sync.WaitGroup
+	results := make(chan int, 64)
+	for i := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i%8 == 0 {
+				// New OS threads get created for locked goroutines.
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+			}
+			buf := make([][]byte, 0, 100)
+			for j := range 100 {
+				buf = append(buf, make([]byte, 4096*(j%7+1)))
+			}
+			time.Sleep(time.Millisecond)
+			results <- len(buf)
+		}()
+	}
+	wg.Wait()
+	close(results)
+	n := 0
+	for r := range results {
+		n += r
+	}
+	runtime.GC()
+	t := time.NewTimer(5 * time.Millisecond)
+	<-t.C
+	var r, w [2]int
+	_ = r
+	if err := unix.Pipe2(w[:], unix.O_CLOEXEC); err != nil {
+		fmt.Println("pipe2:", err)
+		return 4
+	}
+	unix.Write(w[1], []byte("x"))
+	b := make([]byte, 1)
+	unix.Read(w[0], b)
+	fmt.Println("ok", n, string(b))
+	return 0
+}
+
+// runChild re-executes the test binary in mode and returns its output
+// and wait status.
+func runChild(t *testing.T, mode string) (string, syscall.WaitStatus) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+mode)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("%s: %v", mode, err)
+	}
+	return string(out), cmd.ProcessState.Sys().(syscall.WaitStatus)
+}
+
+func TestForbiddenCallsKill(t *testing.T) {
+	for _, mode := range []string{"openat", "execve", "mount", "fork"} {
+		t.Run(mode, func(t *testing.T) {
+			out, ws := runChild(t, mode)
+			if !ws.Signaled() || ws.Signal() != unix.SIGSYS {
+				t.Fatalf("child %s: status %v, output %q; want death by SIGSYS", mode, ws, out)
+			}
+		})
+	}
+}
+
+func TestGoRuntimeWorks(t *testing.T) {
+	out, ws := runChild(t, "work")
+	if ws.ExitStatus() != 0 || !strings.HasPrefix(out, "ok 6400 x") {
+		t.Fatalf("status %v, output %q", ws, out)
+	}
+	out, ws = runChild(t, "clone3")
+	if ws.ExitStatus() != 0 || strings.TrimSpace(out) != "true" {
+		t.Fatalf("clone3: status %v, output %q; want ENOSYS", ws, out)
+	}
+}
+
+func TestExtraForbidden(t *testing.T) {
+	if err := Install([]string{"ptrace", "execve"}); err == nil || !strings.Contains(err.Error(), `"execve"`) {
+		t.Fatalf("Install(execve) = %v, want a refusal naming execve", err)
+	}
+}
+
+func TestBuildWithExtra(t *testing.T) {
+	// Platform extras may name calls that are also conditional here
+	// (kill), and names arm64 lacks: both must be accepted.
+	f, err := build([]string{"ptrace", "kill", "process_vm_readv", "no_such_call"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Release()
+}

@@ -1,0 +1,133 @@
+package host
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"moat/sentry/vfs"
+
+	"golang.org/x/sys/unix"
+)
+
+// memIO is application memory for ioctl tests: one buffer at address 0x1000.
+type memIO struct{ b []byte }
+
+func (m *memIO) CopyIn(addr uintptr, dst []byte) (int, error) {
+	return copy(dst, m.b[addr-0x1000:]), nil
+}
+
+func (m *memIO) CopyOut(addr uintptr, src []byte) (int, error) {
+	if addr < 0x1000 || int(addr-0x1000)+len(src) > len(m.b) {
+		return 0, unix.EFAULT
+	}
+	return copy(m.b[addr-0x1000:], src), nil
+}
+
+func newHostFile(t *testing.T, fd int) *vfs.File {
+	t.Helper()
+	fl, err := Flags(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFile(fd, fl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.DecRef)
+	return f
+}
+
+func TestPipe(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	r, w := newHostFile(t, p[0]), newHostFile(t, p[1])
+	if r.Writable() || !w.Writable() {
+		t.Fatalf("access modes from F_GETFL wrong: r %#x w %#x", r.Flags(), w.Flags())
+	}
+	if n, err := w.Write([]byte("hi")); n != 2 || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	buf := make([]byte, 8)
+	if n, err := r.Read(buf); string(buf[:n]) != "hi" || err != nil {
+		t.Fatalf("Read = %q, %v", buf[:n], err)
+	}
+	if _, err := r.PRead(buf, 0); err != unix.ESPIPE {
+		t.Errorf("pread on a pipe = %v, want ESPIPE", err)
+	}
+	if _, err := r.Seek(0, unix.SEEK_CUR); err != unix.ESPIPE {
+		t.Errorf("lseek on a pipe = %v, want ESPIPE", err)
+	}
+	io := &memIO{b: make([]byte, 64)}
+	for _, req := range []uintptr{unix.TCGETS, unix.TIOCGWINSZ, unix.TIOCSWINSZ, 0x1234} {
+		if _, err := r.Ioctl(req, 0x1000, io); err != unix.ENOTTY {
+			t.Errorf("ioctl %#x on a pipe = %v, want ENOTTY", req, err)
+		}
+	}
+	if err := r.SetFlags(unix.O_NONBLOCK); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(buf); err != unix.EAGAIN {
+		t.Errorf("read on an empty O_NONBLOCK pipe = %v, want EAGAIN", err)
+	}
+	st, err := r.Stat()
+	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		t.Errorf("fstat = mode %o, %v", st.Mode, err)
+	}
+}
+
+func TestRegularFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "out")
+	if err := os.WriteFile(p, []byte("0123456789"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(p, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newHostFile(t, fd)
+	buf := make([]byte, 3)
+	if n, err := f.PRead(buf, 5); string(buf[:n]) != "567" || err != nil {
+		t.Errorf("PRead = %q, %v", buf[:n], err)
+	}
+	if off, err := f.Seek(-2, unix.SEEK_END); off != 8 || err != nil {
+		t.Errorf("Seek = %d, %v", off, err)
+	}
+}
+
+func TestTerminalIoctls(t *testing.T) {
+	m, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("no pty on this machine: %v", err)
+	}
+	f := newHostFile(t, m)
+	want := unix.Winsize{Row: 24, Col: 80}
+	if err := unix.IoctlSetWinsize(m, unix.TIOCSWINSZ, &want); err != nil {
+		t.Fatal(err)
+	}
+	io := &memIO{b: make([]byte, 64)}
+	if _, err := f.Ioctl(unix.TIOCGWINSZ, 0x1000, io); err != nil {
+		t.Fatalf("TIOCGWINSZ: %v", err)
+	}
+	if r, c := binary.LittleEndian.Uint16(io.b), binary.LittleEndian.Uint16(io.b[2:]); r != 24 || c != 80 {
+		t.Errorf("winsize %dx%d, want 24x80", r, c)
+	}
+	for i := range io.b {
+		io.b[i] = 0xff
+	}
+	if _, err := f.Ioctl(unix.TCGETS, 0x1000, io); err != nil {
+		t.Fatalf("TCGETS: %v", err)
+	}
+	if io.b[termiosSize] != 0xff {
+		t.Errorf("TCGETS wrote %x, more than the kernel's %d bytes", io.b[:termiosSize+1], termiosSize)
+	}
+	if binary.LittleEndian.Uint32(io.b[8:]) == 0xffffffff {
+		t.Errorf("TCGETS left c_cflag unwritten")
+	}
+	if _, err := f.Ioctl(unix.TCGETS, 0x1000+60, io); err != unix.EFAULT {
+		t.Errorf("TCGETS to a bad address = %v, want EFAULT", err)
+	}
+}

@@ -1,0 +1,190 @@
+package kernel
+
+import (
+	"sync"
+
+	"moat/sentry/vfs"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxFDs is the kernel's fs.nr_open default: no RLIMIT_NOFILE may exceed it.
+const maxFDs = 1 << 20
+
+// fdEntry is one slot of a table: the open file description and the
+// descriptor's own flag.
+type fdEntry struct {
+	file    *vfs.File
+	cloexec bool
+}
+
+// FDTable maps a process's file descriptors to open file descriptions
+// (struct files_struct). It holds one reference on each file it maps.
+//
+// Reference rule: Get returns the file with a new reference the caller
+// must DecRef; Install and Replace take their own reference, so the caller
+// keeps (and eventually drops) the one it had.
+type FDTable struct {
+	// mu guards files and next.
+	mu sync.Mutex
+	// files is indexed by descriptor; a nil file is a free slot.
+	files []fdEntry
+	// next is a lower bound of the lowest free descriptor.
+	next int32
+}
+
+// NewFDTable returns an empty table.
+func NewFDTable() *FDTable { return &FDTable{} }
+
+// Get returns the file at fd with a new reference, or EBADF.
+func (ft *FDTable) Get(fd int32) (*vfs.File, error) {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	if fd < 0 || int(fd) >= len(ft.files) || ft.files[fd].file == nil {
+		return nil, unix.EBADF
+	}
+	f := ft.files[fd].file
+	f.IncRef()
+	return f, nil
+}
+
+// Install maps the lowest free descriptor >= minFD to f and returns it.
+// limit is RLIMIT_NOFILE's soft value: EMFILE when no descriptor below it
+// is free (and EINVAL when minFD itself is at or beyond it, as F_DUPFD
+// requires; open and dup pass 0).
+func (ft *FDTable) Install(f *vfs.File, minFD int32, cloexec bool, limit uint64) (int32, error) {
+	if minFD < 0 || uint64(minFD) >= limit {
+		return -1, unix.EINVAL
+	}
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	fd := minFD
+	if fd < ft.next {
+		fd = ft.next
+	}
+	for int(fd) < len(ft.files) && ft.files[fd].file != nil {
+		fd++
+	}
+	if uint64(fd) >= limit || fd >= maxFDs {
+		return -1, unix.EMFILE
+	}
+	ft.grow(fd)
+	f.IncRef()
+	ft.files[fd] = fdEntry{file: f, cloexec: cloexec}
+	if minFD <= ft.next {
+		ft.next = fd + 1
+	}
+	return fd, nil
+}
+
+// Replace maps exactly fd to f (dup2/dup3), closing whatever fd mapped
+// before. EBADF if fd is beyond limit (RLIMIT_NOFILE).
+func (ft *FDTable) Replace(fd int32, f *vfs.File, cloexec bool, limit uint64) error {
+	if fd < 0 || uint64(fd) >= limit || fd >= maxFDs {
+		return unix.EBADF
+	}
+	ft.mu.Lock()
+	ft.grow(fd)
+	old := ft.files[fd].file
+	f.IncRef()
+	ft.files[fd] = fdEntry{file: f, cloexec: cloexec}
+	ft.mu.Unlock()
+	// Release outside the lock: the last reference may do I/O.
+	if old != nil {
+		old.DecRef()
+	}
+	return nil
+}
+
+// Remove unmaps fd and returns its file with the table's reference, which
+// the caller now owns (close(2) drops it). EBADF if fd is not open.
+func (ft *FDTable) Remove(fd int32) (*vfs.File, error) {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	if fd < 0 || int(fd) >= len(ft.files) || ft.files[fd].file == nil {
+		return nil, unix.EBADF
+	}
+	f := ft.files[fd].file
+	ft.files[fd] = fdEntry{}
+	if fd < ft.next {
+		ft.next = fd
+	}
+	return f, nil
+}
+
+// Close implements close(2) on the table: unmap fd and drop its reference.
+func (ft *FDTable) Close(fd int32) error {
+	f, err := ft.Remove(fd)
+	if err != nil {
+		return err
+	}
+	f.DecRef()
+	return nil
+}
+
+// CloseOnExec reports fd's FD_CLOEXEC flag, or EBADF.
+func (ft *FDTable) CloseOnExec(fd int32) (bool, error) {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	if fd < 0 || int(fd) >= len(ft.files) || ft.files[fd].file == nil {
+		return false, unix.EBADF
+	}
+	return ft.files[fd].cloexec, nil
+}
+
+// SetCloseOnExec sets fd's FD_CLOEXEC flag (F_SETFD, FIOCLEX), or EBADF.
+func (ft *FDTable) SetCloseOnExec(fd int32, cloexec bool) error {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	if fd < 0 || int(fd) >= len(ft.files) || ft.files[fd].file == nil {
+		return unix.EBADF
+	}
+	ft.files[fd].cloexec = cloexec
+	return nil
+}
+
+// FDs returns the open descriptors in increasing order (for /proc/self/fd).
+func (ft *FDTable) FDs() []int32 {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	var fds []int32
+	for i, e := range ft.files {
+		if e.file != nil {
+			fds = append(fds, int32(i))
+		}
+	}
+	return fds
+}
+
+// CloseAll unmaps every descriptor and drops the references (process exit).
+func (ft *FDTable) CloseAll() {
+	ft.mu.Lock()
+	files := ft.files
+	ft.files = nil
+	ft.next = 0
+	ft.mu.Unlock()
+	for _, e := range files {
+		if e.file != nil {
+			e.file.DecRef()
+		}
+	}
+}
+
+// grow makes fd a valid index.
+//
+// Preconditions: ft.mu is locked.
+func (ft *FDTable) grow(fd int32) {
+	if int(fd) < len(ft.files) {
+		return
+	}
+	n := 2 * len(ft.files)
+	if n < 16 {
+		n = 16
+	}
+	for n <= int(fd) {
+		n *= 2
+	}
+	files := make([]fdEntry, n)
+	copy(files, ft.files)
+	ft.files = files
+}

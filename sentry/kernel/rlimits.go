@@ -1,0 +1,88 @@
+package kernel
+
+import (
+	"math"
+
+	"golang.org/x/sys/unix"
+)
+
+// NumRlimits is RLIM_NLIMITS: resources 0..15.
+const NumRlimits = 16
+
+// RlimInfinity is RLIM_INFINITY.
+const RlimInfinity = math.MaxUint64
+
+// Rlimit is one resource limit (struct rlimit64).
+type Rlimit struct {
+	Cur, Max uint64
+}
+
+// defaultRlimits are the limits a container's init starts with: Linux's
+// own defaults for init (include/asm-generic/resource.h) with the values a
+// typical distribution sets for NOFILE and NPROC.
+func defaultRlimits() [NumRlimits]Rlimit {
+	var r [NumRlimits]Rlimit
+	for i := range r {
+		r[i] = Rlimit{RlimInfinity, RlimInfinity}
+	}
+	r[unix.RLIMIT_STACK] = Rlimit{8 << 20, RlimInfinity}
+	r[unix.RLIMIT_CORE] = Rlimit{0, RlimInfinity}
+	r[unix.RLIMIT_NOFILE] = Rlimit{1024, 4096}
+	r[unix.RLIMIT_NPROC] = Rlimit{63459, 63459}
+	r[unix.RLIMIT_MEMLOCK] = Rlimit{8 << 20, 8 << 20}
+	r[rlimitSigpending] = Rlimit{63459, 63459}
+	r[rlimitMsgqueue] = Rlimit{819200, 819200}
+	r[rlimitNice] = Rlimit{0, 0}
+	r[rlimitRtprio] = Rlimit{0, 0}
+	return r
+}
+
+// Resource numbers x/sys/unix does not name on every architecture.
+const (
+	rlimitSigpending = 11
+	rlimitMsgqueue   = 12
+	rlimitNice       = 13
+	rlimitRtprio     = 14
+)
+
+// Rlimit returns the thread group's limit for resource (EINVAL when out
+// of range).
+func (tg *ThreadGroup) Rlimit(resource int) (Rlimit, error) {
+	if resource < 0 || resource >= NumRlimits {
+		return Rlimit{}, unix.EINVAL
+	}
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return tg.rlimits[resource], nil
+}
+
+// SetRlimit implements the store of setrlimit/prlimit64: it returns the
+// old limit and installs nl. EINVAL when Cur > Max or the resource is out
+// of range; EPERM when raising Max without privilege, or NOFILE beyond
+// fs.nr_open.
+func (tg *ThreadGroup) SetRlimit(resource int, nl Rlimit, privileged bool) (Rlimit, error) {
+	if resource < 0 || resource >= NumRlimits {
+		return Rlimit{}, unix.EINVAL
+	}
+	if nl.Cur > nl.Max {
+		return Rlimit{}, unix.EINVAL
+	}
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	old := tg.rlimits[resource]
+	if nl.Max > old.Max && !privileged {
+		return old, unix.EPERM
+	}
+	if resource == unix.RLIMIT_NOFILE && nl.Max > maxFDs {
+		return old, unix.EPERM
+	}
+	tg.rlimits[resource] = nl
+	return old, nil
+}
+
+// NoFileLimit is the RLIMIT_NOFILE soft limit the fd table allocates under.
+func (tg *ThreadGroup) NoFileLimit() uint64 {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return tg.rlimits[unix.RLIMIT_NOFILE].Cur
+}

@@ -1,0 +1,172 @@
+package kernel
+
+import "golang.org/x/sys/unix"
+
+// NumSignals is the highest signal number (_NSIG): 1..64 are valid.
+const NumSignals = 64
+
+// SigSet is a set of signals, bit sig-1 for signal sig, as the kernel's
+// 64-bit sigset_t.
+type SigSet uint64
+
+// SigSetSize is sizeof(sigset_t) as the rt_sig* calls check it.
+const SigSetSize = 8
+
+// unblockable are the signals no mask can block.
+const unblockable = SigSet(1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1))
+
+// SigBit returns the set holding only sig.
+func SigBit(sig unix.Signal) SigSet { return 1 << (uint(sig) - 1) }
+
+// ValidSignal reports whether sig is 1..64.
+func ValidSignal(sig unix.Signal) bool { return sig >= 1 && sig <= NumSignals }
+
+// Sigaction flags the sentry interprets (the rest are stored as given).
+const (
+	SA_NOCLDSTOP = 0x1
+	SA_SIGINFO   = 0x4
+	SA_ONSTACK   = 0x08000000
+	SA_RESTART   = 0x10000000
+	SA_NODEFER   = 0x40000000
+	SA_RESETHAND = 0x80000000
+	SA_RESTORER  = 0x04000000
+)
+
+// Handler values with a special meaning.
+const (
+	SIG_DFL = 0
+	SIG_IGN = 1
+)
+
+// SigAction is the kernel's struct sigaction (k_sigaction), the same
+// layout on amd64 and arm64: handler, flags, restorer, mask.
+type SigAction struct {
+	Handler  uint64
+	Flags    uint64
+	Restorer uint64
+	Mask     SigSet
+}
+
+// SigActionSize is the size of SigAction in application memory.
+const SigActionSize = 32
+
+// defaultAction is what SIG_DFL does with a signal.
+type defaultAction int
+
+const (
+	actTerminate defaultAction = iota
+	actCore                    // terminate "with core dump": moat writes no core
+	actIgnore
+	actStop // treated as ignore until job control exists
+	actContinue
+)
+
+// defaultActionOf returns the SIG_DFL action of sig (signal(7)).
+func defaultActionOf(sig unix.Signal) defaultAction {
+	switch sig {
+	case unix.SIGQUIT, unix.SIGILL, unix.SIGTRAP, unix.SIGABRT, unix.SIGBUS,
+		unix.SIGFPE, unix.SIGSEGV, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGSYS:
+		return actCore
+	case unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH:
+		return actIgnore
+	case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+		return actStop
+	case unix.SIGCONT:
+		return actContinue
+	}
+	return actTerminate
+}
+
+// ignored reports whether a signal with action a is discarded rather
+// than delivered: SIG_IGN, or SIG_DFL of a signal whose default is to be
+// ignored. SIGKILL and SIGSTOP are never ignored.
+func (a *SigAction) ignored(sig unix.Signal) bool {
+	if sig == unix.SIGKILL || sig == unix.SIGSTOP {
+		return false
+	}
+	switch a.Handler {
+	case SIG_IGN:
+		return true
+	case SIG_DFL:
+		d := defaultActionOf(sig)
+		return d == actIgnore || d == actStop || d == actContinue
+	}
+	return false
+}
+
+// SetSigAction implements the store of rt_sigaction(2) for the thread
+// group: it returns the old action and installs act if it is not nil.
+// EINVAL for a signal out of range, or a new action for SIGKILL/SIGSTOP.
+// Setting an action that ignores the signal discards its pending instances
+// (POSIX requires it).
+func (tg *ThreadGroup) SetSigAction(sig unix.Signal, act *SigAction) (SigAction, error) {
+	if !ValidSignal(sig) {
+		return SigAction{}, unix.EINVAL
+	}
+	if act != nil && (sig == unix.SIGKILL || sig == unix.SIGSTOP) {
+		return SigAction{}, unix.EINVAL
+	}
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	old := tg.actions[sig-1]
+	if act == nil {
+		return old, nil
+	}
+	a := *act
+	a.Mask &^= unblockable
+	tg.actions[sig-1] = a
+	if a.ignored(sig) {
+		tg.pending &^= SigBit(sig)
+		for _, t := range tg.tasks {
+			t.sigMu.Lock()
+			t.pending &^= SigBit(sig)
+			t.sigMu.Unlock()
+		}
+	}
+	return old, nil
+}
+
+// SigAction returns the action for sig (which must be valid).
+func (tg *ThreadGroup) SigAction(sig unix.Signal) SigAction {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return tg.actions[sig-1]
+}
+
+// Sigprocmask "how" values.
+const (
+	SIG_BLOCK   = 0
+	SIG_UNBLOCK = 1
+	SIG_SETMASK = 2
+)
+
+// SetSignalMask implements rt_sigprocmask(2) on the task: it returns the
+// old mask, and with set not nil changes the mask per how (EINVAL for
+// another how). SIGKILL and SIGSTOP are never blocked.
+func (t *Task) SetSignalMask(how int, set *SigSet) (SigSet, error) {
+	t.sigMu.Lock()
+	defer t.sigMu.Unlock()
+	old := t.mask
+	if set == nil {
+		return old, nil
+	}
+	switch how {
+	case SIG_BLOCK:
+		t.mask |= *set
+	case SIG_UNBLOCK:
+		t.mask &^= *set
+	case SIG_SETMASK:
+		t.mask = *set
+	default:
+		return old, unix.EINVAL
+	}
+	t.mask &^= unblockable
+	return old, nil
+}
+
+// SignalMask returns the task's blocked set.
+func (t *Task) SignalMask() SigSet {
+	t.sigMu.Lock()
+	defer t.sigMu.Unlock()
+	return t.mask
+}

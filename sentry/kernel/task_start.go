@@ -1,0 +1,260 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"time"
+
+	"moat/sentry/fs/goferfs"
+	"moat/sentry/fs/host"
+	"moat/sentry/loader"
+	"moat/sentry/mm"
+	"moat/sentry/vfs"
+
+	"golang.org/x/sys/unix"
+)
+
+// defaultPath is the search path when the environment has no PATH.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// newRootVFS builds the sandbox's mount tree: the gofer's tree, read-only
+// in this issue, at "/".
+func newRootVFS(cfg Config) (*vfs.VFS, error) {
+	if cfg.Root == nil {
+		return nil, errors.New("kernel config: no root file system (gofer client or VFS)")
+	}
+	v, err := vfs.New(goferfs.New(cfg.Root), vfs.MountOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("root file system: %w", err)
+	}
+	return v, nil
+}
+
+// ResolveExecutable finds Args[0] in the root file system the way execvp
+// does (PATH from Env when it has no "/") and checks it is an executable
+// regular file. It returns the absolute path, or an error naming the
+// command ("exec: \"foo\": executable file not found in $PATH").
+func (k *Kernel) ResolveExecutable() (string, error) {
+	name := k.cfg.Args[0]
+	c := k.creds.VFS()
+	root := k.vfs.Root()
+	if strings.Contains(name, "/") {
+		p := name
+		if !path.IsAbs(p) {
+			p = path.Join(k.cfg.Cwd, p)
+		}
+		if err := k.checkExecutable(c, root, p); err != nil {
+			return "", fmt.Errorf("exec: %q: %w", name, err)
+		}
+		return p, nil
+	}
+	search := defaultPath
+	for _, kv := range k.cfg.Env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			search = v
+		}
+	}
+	for _, dir := range strings.Split(search, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		p := path.Join(dir, name)
+		if !path.IsAbs(p) {
+			p = path.Join(k.cfg.Cwd, p)
+		}
+		if k.checkExecutable(c, root, p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec: %q: executable file not found in $PATH", name)
+}
+
+// checkExecutable checks that p is a regular file its credentials may
+// execute.
+func (k *Kernel) checkExecutable(c *vfs.Creds, root vfs.Location, p string) error {
+	st, err := k.vfs.StatAt(c, root, root, p, 0)
+	if err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return unix.EISDIR
+		}
+		return unix.EACCES
+	}
+	return k.vfs.AccessAt(c, root, root, p, unix.X_OK, 0)
+}
+
+// Start loads the init program and starts running it as PID 1. It
+// returns once the program is running, or with the exec error.
+func (k *Kernel) Start() error {
+	k.mu.Lock()
+	if k.started {
+		k.mu.Unlock()
+		return errors.New("kernel: already started")
+	}
+	k.started = true
+	k.mu.Unlock()
+	if err := k.startInit(); err != nil {
+		// Nothing runs: let Wait return at once with "command not
+		// executable", as a shell would report it.
+		k.mu.Lock()
+		k.initDone = true
+		k.initStatus = ExitStatus{Code: 127}
+		k.mu.Unlock()
+		close(k.done)
+		return err
+	}
+	return nil
+}
+
+// startInit builds PID 1 and starts its task.
+func (k *Kernel) startInit() error {
+	exePath, err := k.ResolveExecutable()
+	if err != nil {
+		return err
+	}
+	c := k.creds.VFS()
+	root := k.vfs.Root()
+	cwd, err := k.vfs.ChdirAt(c, root, root, k.cfg.Cwd)
+	if err != nil {
+		return fmt.Errorf("cwd %q: %w", k.cfg.Cwd, err)
+	}
+	exe, err := k.vfs.OpenAt(c, root, cwd, exePath, unix.O_RDONLY, 0)
+	if err != nil {
+		return fmt.Errorf("exec: %q: %w", exePath, err)
+	}
+	defer exe.DecRef()
+
+	tg := &ThreadGroup{
+		k:       k,
+		pid:     1,
+		ppid:    0,
+		pgid:    1,
+		sid:     1,
+		fds:     NewFDTable(),
+		fs:      vfs.NewFS(root, cwd),
+		umask:   0o022,
+		rlimits: defaultRlimits(),
+	}
+	if err := k.installStdio(tg); err != nil {
+		tg.fds.CloseAll()
+		return err
+	}
+	as, err := k.cfg.Platform.NewAddressSpace()
+	if err != nil {
+		tg.fds.CloseAll()
+		return fmt.Errorf("new address space: %w", err)
+	}
+	tg.mm = mm.New(k.cfg.Platform, as)
+	entry, sp, err := k.load(tg, exe, exePath)
+	if err != nil {
+		tg.fds.CloseAll()
+		tg.mm.Release()
+		return fmt.Errorf("exec: %q: %w", exePath, err)
+	}
+
+	t := k.newTask(tg, 1)
+	t.SetComm([]byte(path.Base(exePath)))
+	t.regs.StartThread(entry, sp)
+
+	k.mu.Lock()
+	k.nextID = 2
+	k.init = tg
+	k.groups[tg.pid] = tg
+	k.tasks[t.tid] = t
+	k.mu.Unlock()
+
+	started := make(chan error, 1)
+	go t.run(started)
+	return <-started
+}
+
+// newTask makes a task with id tid in tg (not yet registered or running).
+func (k *Kernel) newTask(tg *ThreadGroup, tid int32) *Task {
+	t := &Task{k: k, tg: tg, tid: tid, wake: make(chan struct{}, 1)}
+	t.creds.Store(k.creds)
+	t.timer = time.NewTimer(time.Hour)
+	t.timer.Stop()
+	tg.tasks = append(tg.tasks, t)
+	return t
+}
+
+// installStdio makes the configured host descriptors fds 0, 1 and 2. Each
+// is duplicated so the files own their descriptors, whatever the
+// configuration shares (stdout and stderr are often the same).
+func (k *Kernel) installStdio(tg *ThreadGroup) error {
+	for i, hfd := range k.cfg.Stdio {
+		flags, err := host.Flags(hfd)
+		if err != nil {
+			return fmt.Errorf("stdio fd %d: %w", i, err)
+		}
+		dup, err := unix.FcntlInt(uintptr(hfd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("stdio fd %d: dup host fd %d: %w", i, hfd, err)
+		}
+		f, err := host.NewFile(dup, flags)
+		if err != nil {
+			unix.Close(dup)
+			return fmt.Errorf("stdio fd %d: %w", i, err)
+		}
+		err = tg.fds.Replace(int32(i), f, false, RlimInfinity)
+		f.DecRef()
+		if err != nil {
+			return fmt.Errorf("stdio fd %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// load maps the program into tg's memory and builds its initial stack;
+// it returns the entry point and stack pointer.
+func (k *Kernel) load(tg *ThreadGroup, exe *vfs.File, exePath string) (entry, sp uintptr, err error) {
+	st, err := exe.Stat()
+	if err != nil {
+		return 0, 0, fmt.Errorf("stat: %w", err)
+	}
+	c := k.creds
+	res, err := loader.Load(tg.mm, &exeFile{f: exe, name: exePath, size: st.Size}, loader.LoadArgs{
+		Filename:   exePath,
+		Argv:       k.cfg.Args,
+		Envv:       k.cfg.Env,
+		UID:        c.RealUID,
+		EUID:       c.EffectiveUID,
+		GID:        c.RealGID,
+		EGID:       c.EffectiveGID,
+		StackLimit: tg.rlimits[unix.RLIMIT_STACK].Cur,
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return res.Entry, res.SP, nil
+}
+
+// exeFile presents an open file to the loader.
+type exeFile struct {
+	f    *vfs.File
+	name string
+	size int64
+}
+
+// ReadAt implements io.ReaderAt with the file's pread.
+func (e *exeFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := e.f.PRead(p, off)
+	if err == nil && n < len(p) {
+		return n, io.EOF
+	}
+	return n, err
+}
+
+// HostFD implements loader.File.
+func (e *exeFile) HostFD() int { return e.f.HostFD() }
+
+// Name implements loader.File.
+func (e *exeFile) Name() string { return e.name }
+
+// Size implements loader.File.
+func (e *exeFile) Size() int64 { return e.size }

@@ -1,0 +1,119 @@
+package vfs
+
+import (
+	"fmt"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// VFS is one sandbox's file system view: its mount tree.
+type VFS struct {
+	root *Mount
+
+	// mountsMu guards mounts.
+	mountsMu sync.RWMutex
+	// mounts maps a mount point (a dentry in a parent mount) to the
+	// mount covering it.
+	mounts map[mountKey]*Mount
+}
+
+// mountKey names a mount point: a dentry as seen through one mount.
+type mountKey struct {
+	parent *Mount
+	d      *Dentry
+}
+
+// Mount is one file system mounted in the tree. The root mount has no
+// parent.
+type Mount struct {
+	fs   FilesystemImpl
+	root *Dentry
+	opts MountOptions
+
+	// parent and point are where the mount is attached; nil for the
+	// root mount. They never change after the mount is made.
+	parent *Mount
+	point  *Dentry
+}
+
+// ReadOnly reports whether writes to the mount are refused with EROFS.
+func (m *Mount) ReadOnly() bool { return m.opts.ReadOnly }
+
+// New builds a VFS whose root mount is root (in this issue the
+// gofer-backed tree from sentry/fs/goferfs).
+func New(root FilesystemImpl, opts MountOptions) (*VFS, error) {
+	m, err := newMount(root, opts)
+	if err != nil {
+		return nil, fmt.Errorf("vfs: root mount: %w", err)
+	}
+	return &VFS{root: m, mounts: map[mountKey]*Mount{}}, nil
+}
+
+func newMount(fs FilesystemImpl, opts MountOptions) (*Mount, error) {
+	ri, err := fs.Root()
+	if err != nil {
+		return nil, err
+	}
+	if ri.Attr().Mode&unix.S_IFMT != unix.S_IFDIR {
+		ri.Release()
+		return nil, fmt.Errorf("root of file system is not a directory: %w", unix.ENOTDIR)
+	}
+	d := newDentry(nil, "/", ri)
+	return &Mount{fs: fs, root: d, opts: opts}, nil
+}
+
+// Mount attaches fs on the directory at. A later mount on the same
+// point hides the earlier one (the earlier one is still reachable by
+// anything that already holds a Location inside it).
+func (v *VFS) Mount(at Location, fs FilesystemImpl, opts MountOptions) error {
+	if !at.Valid() {
+		return fmt.Errorf("vfs: mount on an invalid location: %w", unix.EINVAL)
+	}
+	if !at.IsDir() {
+		return fmt.Errorf("vfs: mount on %q: %w", at.d.name, unix.ENOTDIR)
+	}
+	m, err := newMount(fs, opts)
+	if err != nil {
+		return fmt.Errorf("vfs: mount on %q: %w", at.d.name, err)
+	}
+	m.parent, m.point = at.m, at.d
+	v.mountsMu.Lock()
+	v.mounts[mountKey{at.m, at.d}] = m
+	v.mountsMu.Unlock()
+	return nil
+}
+
+// Root returns the root of the mount tree. Locations are plain values:
+// dentries stay cached for the life of the VFS, so there is no reference
+// to drop.
+func (v *VFS) Root() Location { return Location{m: v.root, d: v.root.root} }
+
+// coveredBy returns the mount mounted on l, or nil.
+func (v *VFS) coveredBy(l Location) *Mount {
+	v.mountsMu.RLock()
+	defer v.mountsMu.RUnlock()
+	return v.mounts[mountKey{l.m, l.d}]
+}
+
+// Location is a place in the mount tree: a mount and a dentry in it
+// (what the kernel calls a struct path). The zero Location is invalid.
+type Location struct {
+	m *Mount
+	d *Dentry
+}
+
+// Valid reports whether l names a place (the zero Location does not).
+func (l Location) Valid() bool { return l.m != nil && l.d != nil }
+
+// Mode returns the file type and permission bits of l's inode.
+func (l Location) Mode() uint32 { return l.d.attr.Mode }
+
+// IsDir reports whether l is a directory.
+func (l Location) IsDir() bool { return l.Valid() && l.d.attr.Mode&unix.S_IFMT == unix.S_IFDIR }
+
+// Mount returns the mount l is in.
+func (l Location) Mount() *Mount { return l.m }
+
+// isMountRoot reports whether l is the root of its mount.
+func (l Location) isMountRoot() bool { return l.d == l.m.root }

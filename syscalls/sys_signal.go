@@ -1,0 +1,217 @@
+package syscalls
+
+import (
+	"moat/platform/arch"
+	"moat/sentry/kernel"
+
+	"golang.org/x/sys/unix"
+)
+
+var signalSyscalls = []entry{
+	partial("rt_sigaction", sysRtSigaction, "signal,ptr,ptr,size",
+		"actions are stored, but handlers are not run yet: a caught signal gets its default action"),
+	supported("rt_sigprocmask", sysRtSigprocmask, "sighow,ptr,ptr,size"),
+	supported("sigaltstack", sysSigaltstack, "ptr,ptr"),
+	partial("kill", sysKill, "int,signal", "process groups (pid 0 and below -1) mean the caller's process"),
+	supported("tgkill", sysTgkill, "int,int,signal"),
+	supported("tkill", sysTkill, "int,signal"),
+}
+
+func sysRtSigaction(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
+	sig, actAddr, oldAddr, size := unix.Signal(args.Int(0)), args[1], args[2], args[3]
+	if size != kernel.SigSetSize {
+		return 0, unix.EINVAL
+	}
+	if !kernel.ValidSignal(sig) {
+		return 0, unix.EINVAL
+	}
+	var act *kernel.SigAction
+	if actAddr != 0 {
+		b := t.Scratch()[:kernel.SigActionSize]
+		if err := copyInAll(t, actAddr, b); err != nil {
+			return 0, err
+		}
+		act = &kernel.SigAction{
+			Handler:  le.Uint64(b),
+			Flags:    le.Uint64(b[8:]),
+			Restorer: le.Uint64(b[16:]),
+			Mask:     kernel.SigSet(le.Uint64(b[24:])),
+		}
+	}
+	old, err := t.ThreadGroup().SetSigAction(sig, act)
+	if err != nil {
+		return 0, err
+	}
+	if oldAddr == 0 {
+		return 0, nil
+	}
+	b := t.Scratch()[:kernel.SigActionSize]
+	le.PutUint64(b, old.Handler)
+	le.PutUint64(b[8:], old.Flags)
+	le.PutUint64(b[16:], old.Restorer)
+	le.PutUint64(b[24:], uint64(old.Mask))
+	return 0, copyOutAll(t, oldAddr, b)
+}
+
+func sysRtSigprocmask(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
+	how, setAddr, oldAddr, size := int(args.Int(0)), args[1], args[2], args[3]
+	if size != kernel.SigSetSize {
+		return 0, unix.EINVAL
+	}
+	var set *kernel.SigSet
+	if setAddr != 0 {
+		v, err := copyInU64(t, setAddr)
+		if err != nil {
+			return 0, err
+		}
+		s := kernel.SigSet(v)
+		set = &s
+		// The kernel checks how only when a set is given.
+		if how != kernel.SIG_BLOCK && how != kernel.SIG_UNBLOCK && how != kernel.SIG_SETMASK {
+			return 0, unix.EINVAL
+		}
+	}
+	old, err := t.SetSignalMask(how, set)
+	if err != nil {
+		return 0, err
+	}
+	if oldAddr != 0 {
+		return 0, copyOutU64(t, oldAddr, uint64(old))
+	}
+	return 0, nil
+}
+
+// sigaltstack flags and the smallest stack the kernel accepts.
+const (
+	ssOnstack    = 1
+	ssDisable    = 2
+	ssAutodisarm = 1 << 31
+)
+
+// sysSigaltstack implements sigaltstack(2) (stack_t: sp, flags, size).
+func sysSigaltstack(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
+	ssAddr, oldAddr := args[0], args[1]
+	cur := t.AltStack()
+	onStack := t.OnAltStack()
+	if oldAddr != 0 {
+		b := t.Scratch()[:24]
+		clear(b)
+		flags := cur.Flags
+		if cur.Size == 0 {
+			flags = ssDisable
+		} else if onStack {
+			flags |= ssOnstack
+		}
+		le.PutUint64(b, cur.Addr)
+		le.PutUint32(b[8:], uint32(flags))
+		le.PutUint64(b[16:], cur.Size)
+		if err := copyOutAll(t, oldAddr, b); err != nil {
+			return 0, err
+		}
+	}
+	if ssAddr == 0 {
+		return 0, nil
+	}
+	b := t.Scratch()[:24]
+	if err := copyInAll(t, ssAddr, b); err != nil {
+		return 0, err
+	}
+	ns := kernel.SignalStack{Addr: le.Uint64(b), Flags: int32(le.Uint32(b[8:])), Size: le.Uint64(b[16:])}
+	if onStack {
+		return 0, unix.EPERM
+	}
+	mode := uint32(ns.Flags) &^ ssAutodisarm
+	if mode != 0 && mode != ssDisable && mode != ssOnstack {
+		return 0, unix.EINVAL
+	}
+	if mode == ssDisable {
+		t.SetAltStack(kernel.SignalStack{})
+		return 0, nil
+	}
+	if ns.Size < minSigStkSz {
+		return 0, unix.ENOMEM
+	}
+	ns.Flags &^= ssOnstack
+	t.SetAltStack(ns)
+	return 0, nil
+}
+
+// signalOK checks a signal number from kill/tkill/tgkill (0 is allowed:
+// it checks the target exists).
+func signalOK(sig unix.Signal) bool { return sig == 0 || kernel.ValidSignal(sig) }
+
+// sysKill implements kill(2) within the sandbox.
+func sysKill(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
+	pid, sig := args.Int(0), unix.Signal(args.Int(1))
+	if !signalOK(sig) {
+		return 0, unix.EINVAL
+	}
+	var targets []*kernel.ThreadGroup
+	switch {
+	case pid > 0:
+		tg := t.Kernel().ThreadGroupByPID(pid)
+		if tg == nil {
+			return 0, unix.ESRCH
+		}
+		targets = append(targets, tg)
+	case pid == -1:
+		// Every process but the caller (and init, which is the caller
+		// until fork exists): nobody else to signal.
+		for _, p := range t.Kernel().Processes() {
+			if int32(p) != t.PID() && p != 1 {
+				if tg := t.Kernel().ThreadGroupByPID(int32(p)); tg != nil {
+					targets = append(targets, tg)
+				}
+			}
+		}
+		if len(targets) == 0 {
+			return 0, unix.ESRCH
+		}
+	default:
+		// Process group -pid, or the caller's (0).
+		pg := -pid
+		if pid == 0 {
+			pg = t.ThreadGroup().PGID()
+		}
+		for _, p := range t.Kernel().Processes() {
+			if tg := t.Kernel().ThreadGroupByPID(int32(p)); tg != nil && tg.PGID() == pg {
+				targets = append(targets, tg)
+			}
+		}
+		if len(targets) == 0 {
+			return 0, unix.ESRCH
+		}
+	}
+	for _, tg := range targets {
+		if sig != 0 {
+			tg.SendSignal(sig)
+		}
+	}
+	return 0, nil
+}
+
+func sysTgkill(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
+	tgid, tid, sig := args.Int(0), args.Int(1), unix.Signal(args.Int(2))
+	if tgid <= 0 || tid <= 0 || !signalOK(sig) {
+		return 0, unix.EINVAL
+	}
+	target := t.Kernel().TaskByTID(tid)
+	if target == nil || target.PID() != tgid {
+		return 0, unix.ESRCH
+	}
+	target.SendSignal(sig)
+	return 0, nil
+}
+
+func sysTkill(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
+	tid, sig := args.Int(0), unix.Signal(args.Int(1))
+	if tid <= 0 || !signalOK(sig) {
+		return 0, unix.EINVAL
+	}
+	target := t.Kernel().TaskByTID(tid)
+	if target == nil {
+		return 0, unix.ESRCH
+	}
+	target.SendSignal(sig)
+	return 0, nil
+}
