@@ -40,9 +40,9 @@ func TestMarshalStatxMatchesKernelLayout(t *testing.T) {
 	want := unix.Statx_t{
 		Mask: statxBasicStats, Blksize: 4096, Nlink: 3, Uid: 1000, Gid: 100,
 		Mode: unix.S_IFREG | 0o644, Ino: 123456789, Size: 1 << 33, Blocks: 17,
-		Atime: unix.StatxTimestamp{Sec: 1700000000, Nsec: 1},
-		Mtime: unix.StatxTimestamp{Sec: 1700000001, Nsec: 2},
-		Ctime: unix.StatxTimestamp{Sec: 1700000002, Nsec: 3},
+		Atime:      unix.StatxTimestamp{Sec: 1700000000, Nsec: 1},
+		Mtime:      unix.StatxTimestamp{Sec: 1700000001, Nsec: 2},
+		Ctime:      unix.StatxTimestamp{Sec: 1700000002, Nsec: 3},
 		Rdev_major: 5, Rdev_minor: 1, Dev_major: 8, Dev_minor: 3,
 	}
 	if unsafe.Sizeof(want) != statxSize {

@@ -71,4 +71,3 @@ func owner(uid int) string {
 	}
 	return fmt.Sprintf("#%d", uid)
 }
-

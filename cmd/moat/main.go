@@ -20,7 +20,7 @@ import (
 // options are the global flags, parsed once in Before.
 type options struct {
 	root, logPath, logFormat, platform string
-	debug, systemdCgroup, strace        bool
+	debug, systemdCgroup, strace       bool
 	// log is the logger every verb uses; logOut is where it writes.
 	log    *slog.Logger
 	logOut io.Writer

@@ -518,3 +518,27 @@ func TestClose(t *testing.T) {
 		t.Error("NewAddressSpace after Close succeeded")
 	}
 }
+
+// TestReleaseWhileRunning releases the address space from another goroutine
+// while a context spins in it.
+func TestReleaseWhileRunning(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	p := testPlatform(t)
+	as := loadCode(t, p, []byte{0xeb, 0xfe})
+	ctx, err := as.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(5*time.Millisecond, as.Release)
+	if _, err := ctx.Switch(startRegs()); err == nil {
+		t.Fatal("Switch in a released address space returned no error")
+	}
+	if _, err := ctx.Switch(startRegs()); !errors.Is(err, errReleased) {
+		t.Fatalf("second Switch: %v, want errReleased", err)
+	}
+	ctx.Release() // harmless after the address space's release
+	if c := zygoteChildren(t, p); len(c) != 0 {
+		t.Fatalf("zygote children left: %v", c)
+	}
+}

@@ -62,7 +62,7 @@ func BuildMoat(dir string) (string, error) {
 	out := filepath.Join(dir, "moat")
 	cmd := exec.Command("go", "build", "-o", out, "./cmd/moat")
 	cmd.Dir = root
-	if msg, err := cmd.CombinedOutput(); err != nil {
+	if msg, err := combinedOutput(cmd); err != nil {
 		return "", fmt.Errorf("go build ./cmd/moat: %w\n%s", err, msg)
 	}
 	return out, nil
@@ -100,7 +100,7 @@ func CompilePrograms(src, dir string) (map[string]string, error) {
 		for _, b := range builds {
 			out := filepath.Join(dir, b[0])
 			cmd := exec.Command("gcc", b[1], "-O1", "-Wall", "-I", filepath.Join(root, "test", "programs"), "-o", out, f)
-			if msg, err := cmd.CombinedOutput(); err != nil {
+			if msg, err := combinedOutput(cmd); err != nil {
 				return nil, fmt.Errorf("gcc %s %s: %w\n%s", b[1], f, err, msg)
 			}
 			progs[b[0]] = out
@@ -126,7 +126,7 @@ func Prereqs() error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS,
 	}
-	if err := cmd.Run(); err != nil {
+	if err := run(cmd); err != nil {
 		return fmt.Errorf("cannot create mount/PID/IPC/UTS namespaces: %w", err)
 	}
 	return checkPtrace()
@@ -139,7 +139,7 @@ func checkPtrace() error {
 	defer runtime.UnlockOSThread()
 	cmd := exec.Command("/bin/true")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Ptrace: true}
-	if err := cmd.Start(); err != nil {
+	if err := start(cmd); err != nil {
 		return fmt.Errorf("cannot start a traced process: %w", err)
 	}
 	pid := cmd.Process.Pid
@@ -152,10 +152,10 @@ func checkPtrace() error {
 	}
 	if err := unix.PtraceDetach(pid); err != nil {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		_ = wait(cmd)
 		return fmt.Errorf("ptrace check: detach: %w", err)
 	}
-	_ = cmd.Wait()
+	_ = wait(cmd)
 	return nil
 }
 
@@ -207,18 +207,7 @@ func Run(o Opts, name string, args ...string) Result {
 	}()
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.WaitDelay = 2 * time.Second
-	reapMu.Lock()
-	err := cmd.Start()
-	if err == nil {
-		own[cmd.Process.Pid] = true
-	}
-	reapMu.Unlock()
-	if err == nil {
-		err = cmd.Wait()
-		reapMu.Lock()
-		delete(own, cmd.Process.Pid)
-		reapMu.Unlock()
-	}
+	err := run(cmd)
 	res := Result{Exit: -1, Err: err, TimedOut: ctx.Err() != nil}
 	if ps := cmd.ProcessState; ps != nil {
 		ws := ps.Sys().(syscall.WaitStatus)

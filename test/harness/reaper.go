@@ -1,8 +1,10 @@
 package harness
 
 import (
+	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"sync"
 	"time"
 
@@ -54,4 +56,41 @@ func reapOrphans() {
 		var ws unix.WaitStatus
 		_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 	}
+}
+
+// start starts cmd and records it as one the reaper must leave alone;
+// every child the harness starts goes through start and wait.
+func start(cmd *exec.Cmd) error {
+	reapMu.Lock()
+	defer reapMu.Unlock()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	own[cmd.Process.Pid] = true
+	return nil
+}
+
+// wait waits for a child started by start.
+func wait(cmd *exec.Cmd) error {
+	err := cmd.Wait()
+	reapMu.Lock()
+	delete(own, cmd.Process.Pid)
+	reapMu.Unlock()
+	return err
+}
+
+// run is cmd.Run through start and wait.
+func run(cmd *exec.Cmd) error {
+	if err := start(cmd); err != nil {
+		return err
+	}
+	return wait(cmd)
+}
+
+// combinedOutput is cmd.CombinedOutput through start and wait.
+func combinedOutput(cmd *exec.Cmd) ([]byte, error) {
+	var b bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &b, &b
+	err := run(cmd)
+	return b.Bytes(), err
 }
