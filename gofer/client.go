@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,6 +21,10 @@ var ErrConnection = errors.New("gofer: connection lost")
 type Client struct {
 	sock *os.File
 	fd   int // sock's descriptor, in blocking mode
+
+	// closed makes Close idempotent: a second shutdown could hit a
+	// descriptor number reused since.
+	closed atomic.Bool
 
 	mu sync.Mutex
 	// broken is sticky: set on the first transport or protocol failure
@@ -73,7 +78,8 @@ func (c *Client) Attach() (FID, Attr, error) {
 // "", "." or ".." and contains no "/": the sentry resolves those. A
 // symlink is not followed: the FID names the link itself. Errors are
 // unix.Errno values the sentry can return to the application (ENOENT,
-// ENOTDIR, EACCES, ENAMETOOLONG), or wrap ErrConnection.
+// ENOTDIR, EACCES, ENAMETOOLONG, EINVAL for a name the sentry should
+// have resolved itself), or wrap ErrConnection.
 func (c *Client) Walk(dir FID, name string) (FID, Attr, error) {
 	if err := checkName(name); err != nil {
 		return 0, Attr{}, err
@@ -137,15 +143,15 @@ func (c *Client) Clunk(f FID) error {
 // Close closes the connection; the gofer exits when its last client is
 // gone. A call blocked waiting for the gofer returns ErrConnection.
 func (c *Client) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
 	// Shutdown first wakes a recvmsg blocked under mu; only then can
 	// Close take mu and close the descriptor without racing a reuse of
 	// its number.
 	_ = unix.Shutdown(c.fd, unix.SHUT_RDWR)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if errors.Is(c.broken, errClosed) {
-		return nil
-	}
 	c.broken = errClosed
 	return c.sock.Close()
 }

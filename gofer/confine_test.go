@@ -122,9 +122,9 @@ func childEscape(outside string) int {
 	}
 	rel := strings.TrimPrefix(outside, "/")
 	for _, p := range []string{
-		outside,                           // the host path itself
-		"/../../../../" + rel,             // climbing with ..
-		"/abs/" + rel,                     // through the symlink to /
+		outside,               // the host path itself
+		"/../../../../" + rel, // climbing with ..
+		"/abs/" + rel,         // through the symlink to /
 		"/up/" + filepath.Base(filepath.Dir(outside)) + "/" + filepath.Base(outside), // symlink to ..
 	} {
 		if _, err := open(p); !errors.Is(err, unix.ENOENT) {

@@ -38,7 +38,8 @@ type server struct {
 
 // Serve answers the gofer protocol on sock for the directory tree at root
 // until the peer closes its end (then it returns nil) or the socket fails.
-// After Confine, root is "/". sock must be a connected SOCK_SEQPACKET
+// After Confine, root is "/"; its last component must not be a symlink.
+// sock must be a connected SOCK_SEQPACKET
 // socket. Requests are handled one at a time, on the calling goroutine,
 // so the host calls all come from the thread Confine locked. log may be
 // nil.
@@ -86,7 +87,7 @@ func (s *server) loop() error {
 		}
 		req, derr := decodeRequest(s.rbuf[:n])
 		var rep reply
-		var fd int = -1
+		fd := -1
 		switch {
 		case flags&unix.MSG_TRUNC != 0:
 			rep = errReply(unix.EMSGSIZE)

@@ -39,6 +39,10 @@ func nofile(t *kernel.Task) uint64 {
 // An absolute path ignores dirfd, as Linux does, even a bad one. With
 // emptyOK and an empty path the dirfd may name any file (AT_EMPTY_PATH).
 func startAt(t *kernel.Task, dirfd int32, path string, emptyOK bool) (root, dir vfs.Location, err error) {
+	if path == "" && !emptyOK {
+		// An empty path is ENOENT before dirfd is even looked at.
+		return vfs.Location{}, vfs.Location{}, unix.ENOENT
+	}
 	root, cwd := t.FSContext().Get()
 	if len(path) > 0 && path[0] == '/' || dirfd == atFDCWD {
 		return root, cwd, nil

@@ -178,3 +178,33 @@ func sysTruncate(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 		return v.ModifyAt(c, root, dir, path, true)
 	})
 }
+
+// sysUtimensat implements utimensat(2) as far as its checks: the file
+// must exist, then EROFS (a NULL path acts on dirfd itself, as futimens;
+// a descriptor the sandbox was given from the host is refused with
+// EPERM rather than touching a host file's times).
+func sysUtimensat(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
+	dirfd, pathAddr, flags := a.Int(0), a[1], a.Int(3)
+	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return 0, unix.EINVAL
+	}
+	if pathAddr == 0 {
+		f, err := file(t, dirfd)
+		if err != nil {
+			return 0, err
+		}
+		defer f.DecRef()
+		loc := f.Location()
+		if !loc.Valid() {
+			return 0, unix.EPERM
+		}
+		if loc.Mount().ReadOnly() {
+			return 0, unix.EROFS
+		}
+		return 0, unix.EOPNOTSUPP
+	}
+	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
+		return 0, checkPathAt(t, dirfd, pathAddr, modifyNoFollowCheck)
+	}
+	return 0, checkPathAt(t, dirfd, pathAddr, modifyCheck)
+}

@@ -1,7 +1,6 @@
 package syscalls
 
 import (
-	"encoding/binary"
 	"sync"
 
 	"moat/platform/arch"
@@ -184,50 +183,56 @@ func sysPwrite64(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	return uintptr(n), err
 }
 
-// iovec is one struct iovec.
-type iovec struct {
-	base uintptr
-	len  int
+// iovecs is a validated struct iovec array, still in its raw form so
+// that small arrays need no allocation.
+type iovecs struct {
+	raw []byte
+	// total is the sum of the lengths, clamped to MAX_RW_COUNT.
+	total int
+}
+
+func (v iovecs) n() int { return len(v.raw) / iovecSize }
+
+// at returns entry i.
+func (v iovecs) at(i int) (base uintptr, length int) {
+	return uintptr(le.Uint64(v.raw[i*iovecSize:])), int(le.Uint64(v.raw[i*iovecSize+8:]))
 }
 
 // copyInIovecs reads and checks an iovec array: EINVAL for more than
-// IOV_MAX entries, a negative length or a total that overflows ssize_t;
-// the total is then clamped to MAX_RW_COUNT by shortening the tail.
-func copyInIovecs(t *kernel.Task, addr uintptr, cnt int32) ([]iovec, error) {
+// IOV_MAX entries, a negative length or a total that overflows ssize_t.
+// Arrays that fit use the task's scratch buffer.
+func copyInIovecs(t *kernel.Task, addr uintptr, cnt int32) (iovecs, error) {
 	if cnt < 0 || cnt > iovMax {
-		return nil, unix.EINVAL
+		return iovecs{}, unix.EINVAL
 	}
-	if cnt == 0 {
-		return nil, nil
+	size := int(cnt) * iovecSize
+	var raw []byte
+	if s := t.Scratch(); size <= len(s) {
+		raw = s[:size]
+	} else {
+		raw = make([]byte, size)
 	}
-	raw := make([]byte, int(cnt)*iovecSize)
-	if c, err := t.CopyIn(addr, raw); err != nil || c != len(raw) {
-		return nil, unix.EFAULT
+	if err := copyInAll(t, addr, raw); err != nil {
+		return iovecs{}, err
 	}
-	iovs := make([]iovec, cnt)
+	v := iovecs{raw: raw}
 	var total uint64
-	for i := range iovs {
-		base := binary.LittleEndian.Uint64(raw[i*iovecSize:])
-		l := binary.LittleEndian.Uint64(raw[i*iovecSize+8:])
+	for i := range v.n() {
+		l := le.Uint64(raw[i*iovecSize+8:])
 		if int64(l) < 0 {
-			return nil, unix.EINVAL
+			return iovecs{}, unix.EINVAL
 		}
 		total += l
 		if total > 1<<63-1 {
-			return nil, unix.EINVAL
+			return iovecs{}, unix.EINVAL
 		}
-		iovs[i] = iovec{base: uintptr(base), len: int(l)}
 	}
-	left := maxRWCount
-	for i := range iovs {
-		iovs[i].len = min(iovs[i].len, left)
-		left -= iovs[i].len
-	}
-	return iovs, nil
+	v.total = int(min(total, maxRWCount))
+	return v, nil
 }
 
-// readv and writev move data for each iovec in turn, stopping at the
-// first short transfer.
+// rwv is readv and writev: it moves data for each iovec in turn, at most
+// MAX_RW_COUNT in all, stopping at the first short transfer.
 func rwv(t *kernel.Task, a arch.SyscallArguments, write bool) (uintptr, error) {
 	f, err := file(t, a.Int(0))
 	if err != nil {
@@ -242,15 +247,17 @@ func rwv(t *kernel.Task, a arch.SyscallArguments, write bool) (uintptr, error) {
 		return 0, err
 	}
 	total := 0
-	for _, iov := range iovs {
-		if iov.len == 0 {
+	for i := range iovs.n() {
+		base, length := iovs.at(i)
+		length = min(length, iovs.total-total)
+		if length == 0 {
 			continue
 		}
 		var n int
 		if write {
-			n, err = writeFrom(t, f, iov.base, iov.len, -1)
+			n, err = writeFrom(t, f, base, length, -1)
 		} else {
-			n, err = readInto(t, f, iov.base, iov.len, -1)
+			n, err = readInto(t, f, base, length, -1)
 		}
 		total += n
 		if err != nil {
@@ -259,7 +266,7 @@ func rwv(t *kernel.Task, a arch.SyscallArguments, write bool) (uintptr, error) {
 			}
 			return 0, err
 		}
-		if n < iov.len {
+		if n < length {
 			break
 		}
 	}

@@ -53,7 +53,7 @@ func statAt(t *kernel.Task, dirfd int32, pathAddr uintptr, flags int) (unix.Stat
 		defer f.DecRef()
 		return f.Stat()
 	}
-	root, dir, err := startAt(t, dirfd, path, false)
+	root, dir, err := startAt(t, dirfd, path, flags&unix.AT_EMPTY_PATH != 0)
 	if err != nil {
 		return unix.Stat_t{}, err
 	}

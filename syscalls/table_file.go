@@ -9,12 +9,12 @@ import "golang.org/x/sys/unix"
 // table builder.
 var fileSyscalls = []entry{
 	// Data.
-	supported("read", sysRead, "fd,ptr,size"),
-	supported("write", sysWrite, "fd,ptr,size"),
+	supported("read", sysRead, "fd,rbuf,size"),
+	supported("write", sysWrite, "fd,wbuf,size"),
 	supported("readv", sysReadv, "fd,ptr,int"),
 	supported("writev", sysWritev, "fd,ptr,int"),
-	supported("pread64", sysPread64, "fd,ptr,size,int"),
-	supported("pwrite64", sysPwrite64, "fd,ptr,size,int"),
+	supported("pread64", sysPread64, "fd,rbuf,size,int"),
+	supported("pwrite64", sysPwrite64, "fd,wbuf,size,int"),
 	partial("lseek", sysLseek, "fd,int,int", "SEEK_DATA and SEEK_HOLE only on gofer files"),
 	partial("getdents64", sysGetdents64, "fd,ptr,size", "d_ino and d_type are the host's"),
 	refused("getdents", unix.ENOSYS, "legacy; C libraries use getdents64"),
@@ -35,16 +35,16 @@ var fileSyscalls = []entry{
 	supported("fstat", sysFstat, "fd,ptr"),
 	supported("stat", sysStat, "path,ptr"),
 	supported("lstat", sysLstat, "path,ptr"),
-	supported("newfstatat", sysNewfstatat, "fd,path,ptr,hex"),
-	partial("statx", sysStatx, "fd,path,hex,hex,ptr", "STATX_BASIC_STATS only: no birth time, attributes or mount id"),
-	supported("readlink", sysReadlink, "path,ptr,int"),
-	supported("readlinkat", sysReadlinkat, "fd,path,ptr,int"),
+	supported("newfstatat", sysNewfstatat, "fd,path,ptr,atflags"),
+	partial("statx", sysStatx, "fd,path,atflags,hex,ptr", "STATX_BASIC_STATS only: no birth time, attributes or mount id"),
+	supported("readlink", sysReadlink, "path,rbuf,int"),
+	supported("readlinkat", sysReadlinkat, "fd,path,rbuf,int"),
 	supported("access", sysAccess, "path,int"),
 	supported("faccessat", sysFaccessat, "fd,path,int"),
-	supported("faccessat2", sysFaccessat2, "fd,path,int,hex"),
+	supported("faccessat2", sysFaccessat2, "fd,path,int,atflags"),
 
 	// Working directory.
-	supported("getcwd", sysGetcwd, "ptr,size"),
+	supported("getcwd", sysGetcwd, "rbuf,size"),
 	supported("chdir", sysChdir, "path"),
 	supported("fchdir", sysFchdir, "fd"),
 
@@ -58,9 +58,9 @@ var fileSyscalls = []entry{
 	partial("symlink", sysSymlink, "path,path", readOnlyNote),
 	partial("symlinkat", sysSymlinkat, "path,fd,path", readOnlyNote),
 	partial("link", sysLink, "path,path", readOnlyNote),
-	partial("linkat", sysLinkat, "fd,path,fd,path,hex", readOnlyNote),
+	partial("linkat", sysLinkat, "fd,path,fd,path,atflags", readOnlyNote),
 	partial("unlink", sysUnlink, "path", readOnlyNote),
-	partial("unlinkat", sysUnlinkat, "fd,path,hex", readOnlyNote),
+	partial("unlinkat", sysUnlinkat, "fd,path,atflags", readOnlyNote),
 	partial("rmdir", sysRmdir, "path", readOnlyNote),
 	partial("rename", sysRename, "path,path", readOnlyNote),
 	partial("renameat", sysRenameat, "fd,path,fd,path", readOnlyNote),
@@ -69,8 +69,9 @@ var fileSyscalls = []entry{
 	partial("fchmodat", sysFchmodat, "fd,path,mode", readOnlyNote),
 	partial("chown", sysChown, "path,int,int", readOnlyNote),
 	partial("lchown", sysLchown, "path,int,int", readOnlyNote),
-	partial("fchownat", sysFchownat, "fd,path,int,int,hex", readOnlyNote),
+	partial("fchownat", sysFchownat, "fd,path,int,int,atflags", readOnlyNote),
 	partial("truncate", sysTruncate, "path,int", readOnlyNote),
+	partial("utimensat", sysUtimensat, "fd,path,ptr,atflags", readOnlyNote),
 }
 
 // readOnlyNote is the note of the calls that would write the root.

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -93,6 +94,10 @@ func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err erro
 		return nil, err
 	}
 	lastCap := lastCapability()
+	// The Go runtime loads the local time zone the first time a time is
+	// formatted (every log record): from /etc/localtime, which after the
+	// pivot is out of reach and opening it kills the sentry. Load it now.
+	time.Now().Zone()
 
 	sb := &sandbox{log: log}
 	defer func() {

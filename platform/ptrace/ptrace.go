@@ -33,7 +33,6 @@ func HostSyscalls() []string {
 		"ptrace",            // SYSEMU, GETREGS/SETREGS, ATTACH, DETACH, CONT...
 		"wait4",             // stops and exits of stub threads
 		"kill",              // SIGKILL of released stubs
-		"tgkill",            // (spare: signalling one stub thread)
 		"pidfd_open",        // Interrupt's race-free handle on an app thread
 		"pidfd_send_signal", // Interrupt and Release of app threads
 		"process_vm_readv",  // ReadAt
@@ -53,9 +52,11 @@ type Platform struct {
 	reserved []platform.Range
 	vdso     uintptr
 
-	// mu guards spaces, the live address spaces, which Close releases.
+	// mu guards spaces, the live address spaces, which Close releases,
+	// and closed.
 	mu     sync.Mutex
 	spaces map[*AddressSpace]struct{}
+	closed bool
 	// seq numbers the fds passed to stubs (see AddressSpace.MapFile).
 	// Guarded by the injector (used only on its thread).
 	seq uint64
@@ -117,6 +118,9 @@ func (p *Platform) startZygote() (err error) {
 		return fmt.Errorf("ptrace: start zygote: %w", err)
 	}
 	z := &tracee{pid: cmd.Process.Pid}
+	// The zygote is reaped with wait4 on this thread; the os.Process
+	// handle (a pidfd on recent Go) is not needed.
+	_ = cmd.Process.Release()
 	defer func() {
 		if err != nil {
 			z.kill()
@@ -292,6 +296,11 @@ func (p *Platform) MaxUserAddress() uintptr { return maxUserAddress }
 // namespace of the stubs) and ends the injector thread.
 func (p *Platform) Close() error {
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
 	spaces := p.spaces
 	p.spaces = map[*AddressSpace]struct{}{}
 	p.mu.Unlock()

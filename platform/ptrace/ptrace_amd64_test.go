@@ -378,6 +378,10 @@ func zygoteChildren(t *testing.T, p *Platform) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, c := range strings.Fields(string(b)) {
+		st, _ := os.ReadFile("/proc/" + c + "/status")
+		t.Logf("child %s: %s", c, st)
+	}
 	return strings.Fields(string(b))
 }
 
@@ -497,6 +501,14 @@ func TestStubHardening(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
+	openFDs := func() int {
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(fds)
+	}
+	before := openFDs()
 	p, err := New()
 	if err != nil {
 		t.Skipf("ptrace platform unavailable here: %v", err)
@@ -517,6 +529,12 @@ func TestClose(t *testing.T) {
 	if _, err := p.NewAddressSpace(); err == nil {
 		t.Error("NewAddressSpace after Close succeeded")
 	}
+	if err := p.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if after := openFDs(); after != before {
+		t.Errorf("%d fds open after Close, %d before New", after, before)
+	}
 }
 
 // TestReleaseWhileRunning releases the address space from another goroutine
@@ -530,7 +548,8 @@ func TestReleaseWhileRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.AfterFunc(5*time.Millisecond, as.Release)
+	released := make(chan struct{})
+	time.AfterFunc(5*time.Millisecond, func() { as.Release(); close(released) })
 	if _, err := ctx.Switch(startRegs()); err == nil {
 		t.Fatal("Switch in a released address space returned no error")
 	}
@@ -538,7 +557,71 @@ func TestReleaseWhileRunning(t *testing.T) {
 		t.Fatalf("second Switch: %v, want errReleased", err)
 	}
 	ctx.Release() // harmless after the address space's release
+	<-released
 	if c := zygoteChildren(t, p); len(c) != 0 {
 		t.Fatalf("zygote children left: %v", c)
 	}
+}
+
+// TestInterruptRace interrupts a thread that traps constantly: every
+// Switch must return, interrupts must be reported, and none may be lost.
+func TestInterruptRace(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	p := testPlatform(t)
+	as := loadCode(t, p, cat(movImm32(rax, unix.SYS_GETPID), syscallInsn, []byte{0xeb, 0xf7}))
+	ctx, err := as.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Release()
+	stop := make(chan struct{})
+	sent := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				sent <- n
+				return
+			default:
+			}
+			ctx.Interrupt()
+			n++
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
+	regs := startRegs()
+	interrupts := 0
+	for i := 0; i < 3000; i++ {
+		trap, err := ctx.Switch(regs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch trap.Kind {
+		case platform.TrapInterrupted:
+			interrupts++
+		case platform.TrapSyscall:
+			regs.SetReturn(1)
+		default:
+			t.Fatalf("unexpected trap %+v", trap)
+		}
+	}
+	close(stop)
+	n := <-sent
+	if interrupts == 0 || interrupts > n {
+		t.Fatalf("%d interrupts reported for %d sent", interrupts, n)
+	}
+	// The last Interrupt may still be pending: at most one more report,
+	// then the thread runs normally.
+	for i := 0; i < 2; i++ {
+		trap, err := ctx.Switch(regs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if trap.Kind == platform.TrapSyscall {
+			return
+		}
+	}
+	t.Fatal("interrupts reported after the last one was consumed")
 }

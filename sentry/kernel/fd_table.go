@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"moat/sentry/vfs"
 
@@ -25,6 +26,11 @@ type fdEntry struct {
 // must DecRef; Install and Replace take their own reference, so the caller
 // keeps (and eventually drops) the one it had.
 type FDTable struct {
+	// users counts the tasks sharing the table (CLONE_FILES); the last
+	// one to leave closes every descriptor. A table from NewFDTable
+	// starts with none: the task that takes it counts itself.
+	users atomic.Int32
+
 	// mu guards files and next.
 	mu sync.Mutex
 	// files is indexed by descriptor; a nil file is a free slot.
@@ -187,4 +193,49 @@ func (ft *FDTable) grow(fd int32) {
 	files := make([]fdEntry, n)
 	copy(files, ft.files)
 	ft.files = files
+}
+
+// Fork returns a copy of the table for clone without CLONE_FILES: the
+// same files (each with a new reference) and the same close-on-exec flags.
+func (ft *FDTable) Fork() *FDTable {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	n := &FDTable{files: make([]fdEntry, len(ft.files)), next: ft.next}
+	copy(n.files, ft.files)
+	for _, e := range n.files {
+		if e.file != nil {
+			e.file.IncRef()
+		}
+	}
+	return n
+}
+
+// CloseOnExecAll closes every descriptor marked FD_CLOEXEC (execve).
+func (ft *FDTable) CloseOnExecAll() {
+	var closed []*vfs.File
+	ft.mu.Lock()
+	for i, e := range ft.files {
+		if e.file != nil && e.cloexec {
+			closed = append(closed, e.file)
+			ft.files[i] = fdEntry{}
+			if int32(i) < ft.next {
+				ft.next = int32(i)
+			}
+		}
+	}
+	ft.mu.Unlock()
+	for _, f := range closed {
+		f.DecRef()
+	}
+}
+
+// incUsers records one more process or thread using the table
+// (CLONE_FILES).
+func (ft *FDTable) incUsers() { ft.users.Add(1) }
+
+// decUsers drops one user; the last one closes every descriptor.
+func (ft *FDTable) decUsers() {
+	if ft.users.Add(-1) == 0 {
+		ft.CloseAll()
+	}
 }

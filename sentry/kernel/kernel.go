@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"moat/platform/arch"
+	"moat/sentry/mm"
 	"moat/sentry/vfs"
 
 	"golang.org/x/sys/unix"
@@ -65,6 +66,14 @@ type Kernel struct {
 	// warnedMu guards warned, the one-time warnings already logged.
 	warnedMu sync.Mutex
 	warned   map[string]bool
+
+	// mmMu guards mmUsers, the number of tasks using each memory manager
+	// (CLONE_VM shares one). A leaf lock.
+	mmMu    sync.Mutex
+	mmUsers map[*mm.MemoryManager]int
+
+	// futexes is the sandbox's futex table.
+	futexes futexTable
 
 	// straceMu serialises --strace lines of concurrent tasks.
 	straceMu sync.Mutex
@@ -121,6 +130,7 @@ func New(cfg Config) (*Kernel, error) {
 		done:        make(chan struct{}),
 		unknownSeen: map[uintptr]bool{},
 		warned:      map[string]bool{},
+		mmUsers:     map[*mm.MemoryManager]int{},
 	}
 	var si unix.Sysinfo_t
 	if err := unix.Sysinfo(&si); err == nil {
@@ -193,7 +203,7 @@ func (k *Kernel) Signal(sig unix.Signal, all bool) error {
 		return errors.New("signal: the container's process has exited")
 	}
 	for _, tg := range targets {
-		tg.sendSignal(sig)
+		tg.sendSignal(SigInfo{Signo: int32(sig), Code: SI_KERNEL})
 	}
 	return nil
 }
@@ -257,57 +267,6 @@ func (k *Kernel) warnOnce(msg string, attrs ...any) {
 	k.warnedMu.Unlock()
 	if !seen {
 		k.log.Warn(msg, attrs...)
-	}
-}
-
-// taskGone unregisters a task whose goroutine is ending. The last task of
-// a process releases the process; when init's process is gone every
-// other process is killed, and when no task is left Wait returns.
-func (k *Kernel) taskGone(t *Task) {
-	tg := t.tg
-	tg.mu.Lock()
-	for i, o := range tg.tasks {
-		if o == t {
-			tg.tasks = append(tg.tasks[:i], tg.tasks[i+1:]...)
-			break
-		}
-	}
-	last := len(tg.tasks) == 0
-	if last && !tg.exiting {
-		// The last thread left by exit(2): its code is the process's.
-		tg.exiting = true
-		tg.status = ExitStatus{Code: t.exitCode}
-	}
-	status := tg.status
-	tg.mu.Unlock()
-
-	k.mu.Lock()
-	delete(k.tasks, t.tid)
-	var others []*ThreadGroup
-	if last {
-		delete(k.groups, tg.pid)
-		if tg == k.init {
-			k.initDone = true
-			k.initStatus = status
-			for _, o := range k.groups {
-				others = append(others, o)
-			}
-		}
-	}
-	allGone := k.initDone && len(k.tasks) == 0
-	k.mu.Unlock()
-
-	if last {
-		tg.fds.CloseAll()
-		tg.mm.Release()
-	}
-	// The container's init is gone: like the kernel tearing down a PID
-	// namespace, every remaining process is killed.
-	for _, o := range others {
-		o.exitGroup(ExitStatus{Signal: unix.SIGKILL})
-	}
-	if allGone {
-		close(k.done)
 	}
 }
 

@@ -1,6 +1,10 @@
 package kernel
 
-import "golang.org/x/sys/unix"
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+)
 
 // NumSignals is the highest signal number (_NSIG): 1..64 are valid.
 const NumSignals = 64
@@ -24,6 +28,7 @@ func ValidSignal(sig unix.Signal) bool { return sig >= 1 && sig <= NumSignals }
 // Sigaction flags the sentry interprets (the rest are stored as given).
 const (
 	SA_NOCLDSTOP = 0x1
+	SA_NOCLDWAIT = 0x2
 	SA_SIGINFO   = 0x4
 	SA_ONSTACK   = 0x08000000
 	SA_RESTART   = 0x10000000
@@ -169,4 +174,65 @@ func (t *Task) SignalMask() SigSet {
 	t.sigMu.Lock()
 	defer t.sigMu.Unlock()
 	return t.mask
+}
+
+// si_code values the sentry generates (asm-generic/siginfo.h).
+const (
+	SI_USER    = 0
+	SI_KERNEL  = 0x80
+	SI_TKILL   = -6
+	CLD_EXITED = 1
+	CLD_KILLED = 2
+	CLD_DUMPED = 3
+)
+
+// SigInfoSize is sizeof(siginfo_t).
+const SigInfoSize = 128
+
+// SigInfo is the part of a siginfo_t the sentry fills in for a pending
+// signal. Standard signals keep one instance each; real-time signals
+// are not queued more than once either (a difference from Linux).
+type SigInfo struct {
+	Signo, Code int32
+	// PID and UID are the sender's (kill, tkill) or the child's (SIGCHLD).
+	PID int32
+	UID uint32
+	// Status is SIGCHLD's si_status: the exit code or the signal.
+	Status int32
+	// Addr is si_addr for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP.
+	Addr uint64
+}
+
+// userSigInfo is the siginfo of a signal sent by kill or tkill from
+// sender (nil: the sandbox).
+func userSigInfo(sig unix.Signal, code int32, sender *Task) SigInfo {
+	info := SigInfo{Signo: int32(sig), Code: code}
+	if sender == nil {
+		info.Code = SI_KERNEL
+		return info
+	}
+	info.PID = sender.tg.pid
+	info.UID = sender.Credentials().RealUID
+	return info
+}
+
+// Encode writes info in the siginfo_t layout of 64-bit Linux into b
+// (SigInfoSize bytes), which it clears first.
+func (info *SigInfo) Encode(b []byte) {
+	clear(b[:SigInfoSize])
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], uint32(info.Signo))
+	le.PutUint32(b[8:], uint32(info.Code))
+	switch unix.Signal(info.Signo) {
+	case unix.SIGSEGV, unix.SIGBUS, unix.SIGILL, unix.SIGFPE, unix.SIGTRAP:
+		if info.Code > 0 {
+			le.PutUint64(b[16:], info.Addr)
+			return
+		}
+	}
+	le.PutUint32(b[16:], uint32(info.PID))
+	le.PutUint32(b[20:], info.UID)
+	if unix.Signal(info.Signo) == unix.SIGCHLD {
+		le.PutUint32(b[24:], uint32(info.Status))
+	}
 }

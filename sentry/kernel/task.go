@@ -32,6 +32,13 @@ type Task struct {
 	regs arch.Registers
 	ctx  platform.Context
 
+	// mm, fds and fs are the task's memory, descriptor table and
+	// file-system context, shared per clone's CLONE_VM, CLONE_FILES and
+	// CLONE_FS. Only the task's goroutine changes them (execve).
+	mm  *mm.MemoryManager
+	fds *FDTable
+	fs  *vfs.FS
+
 	creds atomic.Pointer[Credentials]
 
 	// clearChildTID is set_tid_address's pointer; robustList and
@@ -47,9 +54,10 @@ type Task struct {
 	comm   [16]byte
 
 	// sigMu guards mask and pending; it nests inside ThreadGroup.mu.
-	sigMu   sync.Mutex
-	mask    SigSet
-	pending SigSet
+	sigMu       sync.Mutex
+	mask        SigSet
+	pending     SigSet
+	pendingInfo [NumSignals]SigInfo
 
 	// wake has room for one token: sent when a signal or exit needs the
 	// task while it blocks in the sentry (nanosleep, futex).
@@ -65,6 +73,17 @@ type Task struct {
 	exitCode int
 	// exited is set when the task left its run loop by exit(2).
 	exited bool
+	// startFailed is set when the task never ran (no platform context):
+	// its process, if it is the only thread, vanishes without a trace.
+	startFailed bool
+	// vforkDone, for a child of vfork, is closed when it execs or ends,
+	// releasing the parent.
+	vforkDone chan struct{}
+	// sysReturn is set while the registers hold the result of the system
+	// call just handled: signal delivery then decides about restarts.
+	sysReturn bool
+	// fpBuf holds the FP state while a signal frame is built or undone.
+	fpBuf []byte
 }
 
 // SignalStack is a stack_t: an alternate signal stack.
@@ -91,13 +110,13 @@ func (t *Task) PID() int32 { return t.tg.pid }
 func (t *Task) Registers() *arch.Registers { return &t.regs }
 
 // MM returns the task's memory manager.
-func (t *Task) MM() *mm.MemoryManager { return t.tg.mm }
+func (t *Task) MM() *mm.MemoryManager { return t.mm }
 
 // FDTable returns the task's file descriptor table.
-func (t *Task) FDTable() *FDTable { return t.tg.fds }
+func (t *Task) FDTable() *FDTable { return t.fds }
 
 // FSContext returns the task's root and working directory.
-func (t *Task) FSContext() *vfs.FS { return t.tg.fs }
+func (t *Task) FSContext() *vfs.FS { return t.fs }
 
 // Credentials returns the task's credentials (never changed in place).
 func (t *Task) Credentials() *Credentials { return t.creds.Load() }
@@ -110,14 +129,14 @@ func (t *Task) VFSCreds() *vfs.Creds { return t.creds.Load().VFS() }
 func (t *Task) Scratch() []byte { return t.scratch[:] }
 
 // CopyIn copies application memory at addr into dst (EFAULT).
-func (t *Task) CopyIn(addr uintptr, dst []byte) (int, error) { return t.tg.mm.CopyIn(addr, dst) }
+func (t *Task) CopyIn(addr uintptr, dst []byte) (int, error) { return t.mm.CopyIn(addr, dst) }
 
 // CopyOut copies src into application memory at addr (EFAULT).
-func (t *Task) CopyOut(addr uintptr, src []byte) (int, error) { return t.tg.mm.CopyOut(addr, src) }
+func (t *Task) CopyOut(addr uintptr, src []byte) (int, error) { return t.mm.CopyOut(addr, src) }
 
 // CopyInString reads a NUL-terminated string of at most maxLen bytes.
 func (t *Task) CopyInString(addr uintptr, maxLen int) (string, error) {
-	return t.tg.mm.CopyInString(addr, maxLen)
+	return t.mm.CopyInString(addr, maxLen)
 }
 
 // Comm returns the thread's name.
@@ -178,7 +197,19 @@ func (t *Task) kick() {
 // interrupted reports whether a blocking call must give up: the task must
 // exit or has a signal to take.
 func (t *Task) interrupted() bool {
-	return t.tg.Exiting() || t.tg.hasDeliverable(t)
+	return t.leaving() || t.tg.hasDeliverable(t)
+}
+
+// leaving reports whether the task must leave its run loop: it called
+// exit(2), its process is ending, or another thread runs execve.
+func (t *Task) leaving() bool {
+	if t.exited {
+		return true
+	}
+	tg := t.tg
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return tg.exiting && tg.execer != t
 }
 
 // BlockUntil sleeps until deadline (the zero time: forever) unless a
@@ -224,9 +255,10 @@ func (t *Task) run(started chan<- error) {
 	// The OS thread stays locked until the goroutine ends, which ends the
 	// thread too: the host ptrace relation dies with it.
 	runtime.LockOSThread()
-	ctx, err := t.tg.mm.AddressSpace().NewContext()
+	ctx, err := t.mm.AddressSpace().NewContext()
 	if err != nil {
 		started <- fmt.Errorf("task %d: new platform context: %w", t.tid, err)
+		t.startFailed = true
 		t.k.taskGone(t)
 		return
 	}
@@ -240,11 +272,11 @@ func (t *Task) run(started chan<- error) {
 // loop runs the application: Switch, handle the trap, repeat.
 func (t *Task) loop() {
 	for {
-		if t.exited || t.tg.Exiting() {
+		if t.leaving() {
 			return
 		}
 		t.deliverSignals()
-		if t.exited || t.tg.Exiting() {
+		if t.leaving() {
 			return
 		}
 		trap, err := t.ctx.Switch(&t.regs)
@@ -257,7 +289,7 @@ func (t *Task) loop() {
 		case platform.TrapSyscall:
 			t.syscall()
 		case platform.TrapFault, platform.TrapSignal:
-			t.forceSignal(unix.Signal(trap.Signo))
+			t.forceSignal(SigInfo{Signo: int32(trap.Signo), Code: trap.Code, Addr: uint64(trap.Addr)})
 		case platform.TrapInterrupted:
 			// Pending signals and exits are checked at the top.
 		}
@@ -295,6 +327,7 @@ func (t *Task) syscall() {
 	if err != ErrNoReturn {
 		t.regs.SetReturn(ret)
 	}
+	t.sysReturn = err != ErrNoReturn
 	if t.k.strace != nil {
 		t.traceCall(nr, args, ret, err)
 	}

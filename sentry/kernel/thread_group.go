@@ -10,17 +10,32 @@ import (
 )
 
 // ThreadGroup is a process: the tasks that share a PID, signal actions,
-// limits and (in this issue, always) memory, files and file-system
-// context.
+// limits, and its place in the process tree (parent, children, process
+// group, session). Memory, files and file-system context belong to each
+// task (they are usually shared by every thread of the group).
 type ThreadGroup struct {
 	k *Kernel
-	// pid, ppid, pgid and sid are fixed at creation in this issue
-	// (setsid/setpgid are not implemented beyond their checks).
-	pid, ppid, pgid, sid int32
+	// pid is fixed at creation.
+	pid int32
+	// exitSignal is sent to the parent when the process ends (SIGCHLD
+	// for fork, the low byte of clone's flags otherwise; 0 for none).
+	exitSignal unix.Signal
 
-	mm  *mm.MemoryManager
-	fds *FDTable
-	fs  *vfs.FS
+	// The process tree, guarded by Kernel.mu (the kernel's tasklist lock):
+	// parent is nil for the container's init (PPID 0).
+	parent   *ThreadGroup
+	children map[*ThreadGroup]struct{}
+	pgid     int32
+	sid      int32
+	// zombie is set when every thread has ended and the process waits
+	// for its parent to reap it; status is then final.
+	zombie bool
+	// waiters are tasks of this process blocked in wait4/waitid.
+	waiters map[*Task]struct{}
+	// execed is set by a successful execve (setpgid's EACCES rule).
+	execed bool
+	// lastUID is the real UID of the last thread, for wait's si_uid.
+	lastUID uint32
 
 	// mu guards the fields below and the tasks' membership; lock order:
 	// Kernel.mu before ThreadGroup.mu before Task.sigMu.
@@ -29,27 +44,47 @@ type ThreadGroup struct {
 	tasks []*Task
 	// actions is indexed by signal-1.
 	actions [NumSignals]SigAction
-	// pending are the process-directed signals not yet taken by a thread.
-	pending SigSet
-	umask   uint32
-	rlimits [NumRlimits]Rlimit
+	// pending are the process-directed signals not yet taken by a
+	// thread; pendingInfo their siginfo (one per standard signal).
+	pending     SigSet
+	pendingInfo [NumSignals]SigInfo
+	umask       uint32
+	rlimits     [NumRlimits]Rlimit
 	// exiting is set by exit_group or a fatal signal: every task leaves
 	// at its next trap and status is the group's.
 	exiting bool
 	status  ExitStatus
+	// execer is the task running execve: the other threads must leave
+	// (de_thread) without ending the process.
+	execer *Task
 }
 
 // PID returns the thread group's ID in the sandbox's PID namespace.
 func (tg *ThreadGroup) PID() int32 { return tg.pid }
 
 // PPID returns the parent's PID (0 for the container's init).
-func (tg *ThreadGroup) PPID() int32 { return tg.ppid }
+func (tg *ThreadGroup) PPID() int32 {
+	tg.k.mu.Lock()
+	defer tg.k.mu.Unlock()
+	if tg.parent == nil {
+		return 0
+	}
+	return tg.parent.pid
+}
 
 // PGID returns the process group ID.
-func (tg *ThreadGroup) PGID() int32 { return tg.pgid }
+func (tg *ThreadGroup) PGID() int32 {
+	tg.k.mu.Lock()
+	defer tg.k.mu.Unlock()
+	return tg.pgid
+}
 
 // SID returns the session ID.
-func (tg *ThreadGroup) SID() int32 { return tg.sid }
+func (tg *ThreadGroup) SID() int32 {
+	tg.k.mu.Lock()
+	defer tg.k.mu.Unlock()
+	return tg.sid
+}
 
 // Umask returns the file mode creation mask.
 func (tg *ThreadGroup) Umask() uint32 {
@@ -101,10 +136,12 @@ func (tg *ThreadGroup) exitGroup(status ExitStatus) {
 // sendSignal queues a process-directed signal and wakes a thread that can
 // take it. A signal the group ignores is discarded here, as the kernel
 // does at generation time (unless a thread blocks it, in which case it
-// stays pending until the action changes or the mask does).
-func (tg *ThreadGroup) sendSignal(sig unix.Signal) {
+// stays pending until the action changes or the mask does). A standard
+// signal already pending is not queued twice.
+func (tg *ThreadGroup) sendSignal(info SigInfo) {
+	sig := unix.Signal(info.Signo)
 	tg.mu.Lock()
-	if tg.exiting {
+	if tg.exiting && tg.execer == nil {
 		tg.mu.Unlock()
 		return
 	}
@@ -126,8 +163,16 @@ func (tg *ThreadGroup) sendSignal(sig unix.Signal) {
 		tg.mu.Unlock()
 		return
 	}
-	tg.pending |= SigBit(sig)
+	if tg.pending&SigBit(sig) == 0 {
+		tg.pending |= SigBit(sig)
+		tg.pendingInfo[sig-1] = info
+	}
 	tg.mu.Unlock()
+	if sig == unix.SIGKILL {
+		// SIGKILL acts at once on every thread, whatever it blocks.
+		tg.exitGroup(ExitStatus{Signal: sig})
+		return
+	}
 	if target != nil {
 		target.kick()
 	}
@@ -135,22 +180,23 @@ func (tg *ThreadGroup) sendSignal(sig unix.Signal) {
 
 // takeSignal dequeues the lowest-numbered signal pending for t (thread-
 // directed first, then process-directed) that t does not block, and
-// returns it with its action, or 0.
-func (tg *ThreadGroup) takeSignal(t *Task) (unix.Signal, SigAction) {
+// returns its siginfo with its action; Signo is 0 when there is none.
+func (tg *ThreadGroup) takeSignal(t *Task) (SigInfo, SigAction) {
 	tg.mu.Lock()
 	defer tg.mu.Unlock()
 	t.sigMu.Lock()
 	defer t.sigMu.Unlock()
-	for _, set := range []*SigSet{&t.pending, &tg.pending} {
-		ready := *set &^ t.mask
-		if ready == 0 {
-			continue
-		}
+	if ready := t.pending &^ t.mask; ready != 0 {
 		sig := lowestSignal(ready)
-		*set &^= SigBit(sig)
-		return sig, tg.actions[sig-1]
+		t.pending &^= SigBit(sig)
+		return t.pendingInfo[sig-1], tg.actions[sig-1]
 	}
-	return 0, SigAction{}
+	if ready := tg.pending &^ t.mask; ready != 0 {
+		sig := lowestSignal(ready)
+		tg.pending &^= SigBit(sig)
+		return tg.pendingInfo[sig-1], tg.actions[sig-1]
+	}
+	return SigInfo{}, SigAction{}
 }
 
 // hasDeliverable reports whether t has a pending signal it does not block.
@@ -172,11 +218,11 @@ func lowestSignal(s SigSet) unix.Signal {
 	return 0
 }
 
-// SendSignal sends a process-directed signal (kill(2)) to tg; 0 does
-// nothing.
-func (tg *ThreadGroup) SendSignal(sig unix.Signal) {
+// SendSignal sends a process-directed signal (kill(2)) to tg from
+// sender (nil: the sandbox itself, si_code SI_KERNEL); 0 does nothing.
+func (tg *ThreadGroup) SendSignal(sig unix.Signal, sender *Task) {
 	if sig == 0 || !ValidSignal(sig) {
 		return
 	}
-	tg.sendSignal(sig)
+	tg.sendSignal(userSigInfo(sig, SI_USER, sender))
 }

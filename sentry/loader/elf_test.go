@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -151,4 +153,57 @@ func FuzzParseELF(f *testing.F) {
 			t.Fatalf("span %#x-%#x", lo, hi)
 		}
 	})
+}
+
+func TestLoadMinimal(t *testing.T) {
+	le := binary.LittleEndian
+	b := minimalELF(2)
+	// Only 0x900 bytes come from the file: the rest of the read-only
+	// page must read as zero, though the file has bytes there.
+	le.PutUint64(b[phOff(0, 32):], 0x900)
+	for i := 0x900; i < len(b); i++ {
+		b[i] = 0xff
+	}
+	// Program header 1: PT_GNU_STACK asking for an executable stack.
+	le.PutUint32(b[phOff(1, 0):], ptGNUStack)
+	le.PutUint32(b[phOff(1, 4):], pfR|pfW|pfX)
+	path := filepath.Join(t.TempDir(), "min")
+	if err := os.WriteFile(path, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m, as := newMM(0)
+	res, err := Load(m, openFile(t, path), LoadArgs{Filename: "min", Argv: []string{"min"}, NoRandomize: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Entry != 0x400800 || res.Bias != 0 {
+		t.Errorf("entry %#x bias %#x", res.Entry, res.Bias)
+	}
+	tail := make([]byte, 2*pageSize-0x900)
+	if _, err := m.CopyIn(0x400900, tail); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.IndexFunc(tail, func(r rune) bool { return r != 0 }) >= 0 {
+		t.Error("bss of a read-only segment not zeroed")
+	}
+	for _, pg := range []uintptr{0x400000, 0x401000} {
+		if prot, ok := as.Prot(pg); !ok || prot != unix.PROT_READ|unix.PROT_EXEC {
+			t.Errorf("page %#x prot %d (mapped %v), want r-x", pg, prot, ok)
+		}
+	}
+	if _, err := m.CopyOut(0x400900, []byte{1}); !errors.Is(err, unix.EFAULT) {
+		t.Errorf("text writable after loading: %v", err)
+	}
+	if res.BrkStart != 0x402000 {
+		t.Errorf("brk start %#x, want 0x402000 without randomisation", res.BrkStart)
+	}
+	var stack string
+	for _, e := range m.Maps() {
+		if e.Name == "[stack]" {
+			stack = e.Perms
+		}
+	}
+	if stack != "rwxp" {
+		t.Errorf("stack perms %q, want rwxp from PT_GNU_STACK", stack)
+	}
 }

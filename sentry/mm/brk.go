@@ -63,7 +63,7 @@ func (m *MemoryManager) Brk(addr uintptr) uintptr {
 			maxProt: unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC,
 			name:    "[heap]",
 		}
-		if err := m.mapLocked(v); err != nil {
+		if err := m.mapLocked(v, -1); err != nil {
 			return m.brk
 		}
 	}

@@ -82,7 +82,7 @@ func (m *MemoryManager) Maps() []MapEntry {
 // platform's business; the vDSO is shown as Linux shows it.
 func reservedEntry(r platform.Range) MapEntry {
 	perms := "r-xp"
-	if r.Name == "[vvar]" {
+	if strings.HasPrefix(r.Name, "[vvar") {
 		perms = "r--p"
 	}
 	return MapEntry{Start: r.Start, End: r.End, Perms: perms, Name: r.Name}

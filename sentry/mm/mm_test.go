@@ -81,7 +81,7 @@ func TestMMapErrors(t *testing.T) {
 		{"shared validate unknown flag", MMapOpts{Length: PageSize, Flags: unix.MAP_SHARED_VALIDATE | unix.MAP_ANONYMOUS | unix.MAP_SYNC}, unix.EOPNOTSUPP},
 		{"fixed unaligned", MMapOpts{Addr: base + 1, Length: PageSize, Flags: fix}, unix.EINVAL},
 		{"unaligned offset", MMapOpts{Length: PageSize, Flags: unix.MAP_PRIVATE, File: ro, Offset: 1}, unix.EINVAL},
-		{"negative offset", MMapOpts{Length: PageSize, Flags: unix.MAP_PRIVATE, File: ro, Offset: -PageSize}, unix.EINVAL},
+		{"offset above 2^63", MMapOpts{Length: PageSize, Flags: unix.MAP_PRIVATE, File: ro, Offset: -PageSize}, unix.EOVERFLOW},
 		{"huge length", MMapOpts{Length: ^uintptr(0) - 10, Flags: anon}, unix.ENOMEM},
 		{"fixed past top", MMapOpts{Addr: top - PageSize, Length: 2 * PageSize, Flags: fix}, unix.ENOMEM},
 		{"fixed below min addr", MMapOpts{Addr: PageSize, Length: PageSize, Flags: fix}, unix.EPERM},

@@ -20,7 +20,9 @@ const (
 	mapKnown = mapTypeMask | unix.MAP_FIXED | unix.MAP_ANONYMOUS | unix.MAP_GROWSDOWN |
 		unix.MAP_DENYWRITE | unix.MAP_EXECUTABLE | unix.MAP_LOCKED | unix.MAP_NORESERVE |
 		unix.MAP_POPULATE | unix.MAP_NONBLOCK | unix.MAP_STACK | unix.MAP_HUGETLB |
-		unix.MAP_FIXED_NOREPLACE | map32Bit
+		unix.MAP_FIXED_NOREPLACE | mapUninitialized | map32Bit
+	// mapUninitialized is MAP_UNINITIALIZED, accepted and ignored.
+	mapUninitialized = 0x4000000
 )
 
 // pageUp rounds x up to a page boundary; ok is false on overflow.
@@ -60,7 +62,7 @@ func (m *MemoryManager) MMap(opts MMapOpts) (uintptr, error) {
 	if opts.Length == 0 {
 		return 0, unix.EINVAL
 	}
-	if opts.Offset < 0 || opts.Offset%PageSize != 0 {
+	if uint64(opts.Offset)%PageSize != 0 {
 		return 0, unix.EINVAL
 	}
 	length, ok := pageUp(opts.Length)
@@ -90,13 +92,15 @@ func (m *MemoryManager) MMap(opts MMapOpts) (uintptr, error) {
 		growsDown: flags&unix.MAP_GROWSDOWN != 0,
 		name:      opts.Name,
 	}
+	fd := -1
 	if file != nil {
-		fd := file.HostFD()
+		fd = file.HostFD()
 		if fd < 0 {
 			return 0, unix.ENODEV
 		}
-		if uint64(opts.Offset)+uint64(length) < uint64(opts.Offset) ||
-			opts.Offset+int64(length) < 0 {
+		// Files end at 2^63 (loff_t): a mapping reaching past that
+		// overflows, as Linux's file_mmap_ok says.
+		if opts.Offset < 0 || uint64(opts.Offset)+uint64(length) > 1<<63-1 {
 			return 0, unix.EOVERFLOW
 		}
 		of := file.OpenFlags()
@@ -134,7 +138,7 @@ func (m *MemoryManager) MMap(opts MMapOpts) (uintptr, error) {
 		return 0, err
 	}
 	v.start, v.end = addr, addr+length
-	if err := m.mapLocked(v); err != nil {
+	if err := m.mapLocked(v, fd); err != nil {
 		return 0, err
 	}
 	return addr, nil
@@ -225,14 +229,15 @@ func (m *MemoryManager) topDownLocked(length, floor, ceiling uintptr) (uintptr, 
 }
 
 // mapLocked carries out v on the platform, replacing whatever v covers,
-// and records it.
+// and records it. fd is the host descriptor of v.file, taken before m.mu
+// so that no file method runs under it.
 //
 // Preconditions: m.mu is locked for writing; v is validated and placed.
-func (m *MemoryManager) mapLocked(v vma) error {
+func (m *MemoryManager) mapLocked(v vma, fd int) error {
 	length := v.end - v.start
 	var err error
 	if v.file != nil {
-		err = m.as.MapFile(v.start, length, v.prot, v.file.HostFD(), v.offset, v.shared)
+		err = m.as.MapFile(v.start, length, v.prot, fd, v.offset, v.shared)
 	} else {
 		err = m.as.MapAnon(v.start, length, v.prot, v.shared)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -105,7 +106,11 @@ func (e *env) create(t *testing.T, args []string) *sandbox {
 // snapshot records the sandbox's current process tree (sentry, gofer,
 // zygote, stubs).
 func (s *sandbox) snapshot() {
-	s.procs = append(s.procs, harness.Tree(s.pid)...)
+	for _, p := range harness.Tree(s.pid) {
+		if !slices.Contains(s.procs, p) {
+			s.procs = append(s.procs, p)
+		}
+	}
 }
 
 // cleanup kills what a failed test left behind, so one failure does not
@@ -121,6 +126,7 @@ func (s *sandbox) cleanup() {
 // process of this test run is alive, and that --root holds nothing.
 func (s *sandbox) checkGone(t *testing.T) {
 	t.Helper()
+	t.Logf("processes seen in the sandbox: %v", s.procs)
 	var left []harness.Proc
 	if !waitFor(5*time.Second, func() bool {
 		left = append(harness.Alive(s.procs), harness.WithExe(s.e.moat)...)

@@ -1,0 +1,350 @@
+package kernel
+
+import (
+	"golang.org/x/sys/unix"
+
+	"moat/sentry/mm"
+)
+
+// mmGet records one more task using m (CLONE_VM shares it).
+func (k *Kernel) mmGet(m *mm.MemoryManager) {
+	k.mmMu.Lock()
+	k.mmUsers[m]++
+	k.mmMu.Unlock()
+}
+
+// mmPut drops one user of m; the last one releases the address space.
+func (k *Kernel) mmPut(m *mm.MemoryManager) {
+	k.mmMu.Lock()
+	k.mmUsers[m]--
+	last := k.mmUsers[m] <= 0
+	if last {
+		delete(k.mmUsers, m)
+	}
+	k.mmMu.Unlock()
+	if last {
+		m.Release()
+	}
+}
+
+// mmShared reports whether another task uses m.
+func (k *Kernel) mmShared(m *mm.MemoryManager) bool {
+	k.mmMu.Lock()
+	defer k.mmMu.Unlock()
+	return k.mmUsers[m] > 1
+}
+
+// releaseMM does what the kernel's mm_release does when a task leaves an
+// address space (exit or execve): clear and wake the CLONE_CHILD_CLEARTID
+// word, which pthread_join waits on, and release a vfork parent.
+func (t *Task) releaseMM() {
+	if addr := t.clearChildTID; addr != 0 && t.mm != nil {
+		t.clearChildTID = 0
+		var zero [4]byte
+		// Errors are ignored, as the kernel ignores a bad address here.
+		if _, err := t.mm.CopyOut(addr, zero[:]); err == nil {
+			t.k.futexes.wake(t.mm, addr, 1, futexBitsetAny)
+		}
+	}
+	if t.vforkDone != nil {
+		close(t.vforkDone)
+		t.vforkDone = nil
+	}
+}
+
+// taskGone unregisters a task whose goroutine is ending. The last task of
+// a process ends the process: its children go to init, and it becomes a
+// zombie for its parent to reap (or is reaped at once when the parent
+// ignores SIGCHLD). When init's process is gone every other process is
+// killed, and when no task is left Wait returns.
+func (k *Kernel) taskGone(t *Task) {
+	t.releaseMM()
+	if t.mm != nil {
+		k.mmPut(t.mm)
+	}
+	if t.fds != nil {
+		t.fds.decUsers()
+	}
+
+	tg := t.tg
+	tg.mu.Lock()
+	for i, o := range tg.tasks {
+		if o == t {
+			tg.tasks = append(tg.tasks[:i], tg.tasks[i+1:]...)
+			break
+		}
+	}
+	last := len(tg.tasks) == 0
+	if last && !tg.exiting {
+		// The last thread left by exit(2): its code is the process's.
+		tg.exiting = true
+		tg.status = ExitStatus{Code: t.exitCode}
+	}
+	status := tg.status
+	execer := tg.execer
+	tg.mu.Unlock()
+
+	k.mu.Lock()
+	delete(k.tasks, t.tid)
+	var others []*ThreadGroup
+	if last {
+		if tg == k.init {
+			delete(k.groups, tg.pid)
+			k.initDone = true
+			k.initStatus = status
+			for _, o := range k.groups {
+				if !o.zombie {
+					others = append(others, o)
+				}
+			}
+		} else {
+			k.reparentLocked(tg)
+			k.notifyParentLocked(tg, status, t.Credentials().RealUID, t.startFailed)
+		}
+	}
+	allGone := k.initDone && len(k.tasks) == 0
+	k.mu.Unlock()
+
+	if execer != nil {
+		// An execve waits for the other threads to be gone.
+		execer.notify()
+	}
+	// The container's init is gone: like the kernel tearing down a PID
+	// namespace, every remaining process is killed.
+	for _, o := range others {
+		o.exitGroup(ExitStatus{Signal: unix.SIGKILL})
+	}
+	if allGone {
+		close(k.done)
+	}
+}
+
+// reparentLocked hands the children of a dying process to init (the
+// sandbox's child reaper), as zombies or live.
+//
+// Preconditions: k.mu is locked.
+func (k *Kernel) reparentLocked(tg *ThreadGroup) {
+	reaper := k.init
+	if reaper == nil || k.initDone {
+		reaper = nil
+	}
+	for c := range tg.children {
+		delete(tg.children, c)
+		c.parent = reaper
+		if reaper == nil {
+			if c.zombie {
+				delete(k.groups, c.pid)
+			}
+			continue
+		}
+		reaper.children[c] = struct{}{}
+		if c.zombie {
+			// init may have to reap an orphaned zombie: wake its waiters.
+			reaper.wakeWaitersLocked()
+			if reaper.autoReaps() {
+				k.reapLocked(c)
+			}
+		}
+	}
+}
+
+// notifyParentLocked ends process tg: it becomes a zombie its parent can
+// wait for, and the parent gets tg's exit signal, unless the parent has
+// SIGCHLD ignored or SA_NOCLDWAIT set (then tg is reaped at once).
+//
+// Preconditions: k.mu is locked.
+func (k *Kernel) notifyParentLocked(tg *ThreadGroup, status ExitStatus, uid uint32, silent bool) {
+	tg.zombie = true
+	tg.lastUID = uid
+	p := tg.parent
+	if p == nil || silent {
+		k.reapLocked(tg)
+		return
+	}
+	if tg.exitSignal != 0 && !silent {
+		info := SigInfo{Signo: int32(tg.exitSignal), PID: tg.pid, Code: CLD_EXITED, Status: int32(status.Code)}
+		if status.Signal != 0 {
+			info.Code, info.Status = CLD_KILLED, int32(status.Signal)
+		}
+		info.UID = uid
+		p.sendSignal(info)
+	}
+	if tg.exitSignal == unix.SIGCHLD && p.autoReaps() {
+		k.reapLocked(tg)
+	}
+	p.wakeWaitersLocked()
+}
+
+// autoReaps reports whether children of tg are reaped without a wait:
+// SIGCHLD set to SIG_IGN, or SA_NOCLDWAIT.
+func (tg *ThreadGroup) autoReaps() bool {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	a := tg.actions[unix.SIGCHLD-1]
+	return a.Handler == SIG_IGN || a.Flags&SA_NOCLDWAIT != 0
+}
+
+// reapLocked removes zombie tg for good: its PID is free again.
+//
+// Preconditions: k.mu is locked.
+func (k *Kernel) reapLocked(tg *ThreadGroup) {
+	if tg.parent != nil {
+		delete(tg.parent.children, tg)
+	}
+	delete(k.groups, tg.pid)
+}
+
+// wakeWaitersLocked wakes every task of tg blocked in wait.
+//
+// Preconditions: k.mu is locked.
+func (tg *ThreadGroup) wakeWaitersLocked() {
+	for w := range tg.waiters {
+		w.notify()
+	}
+}
+
+// notify wakes the task if it sleeps in the sentry, without interrupting
+// a running application (futex and wait wake-ups).
+func (t *Task) notify() {
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Wait options (wait4, waitid) the sentry interprets.
+const (
+	WNOHANG    = 0x1
+	WUNTRACED  = 0x2
+	WSTOPPED   = 0x2
+	WEXITED    = 0x4
+	WCONTINUED = 0x8
+	WNOWAIT    = 0x1000000
+	WNOTHREAD  = 0x20000000
+	WALL       = 0x40000000
+	WCLONE     = 0x80000000
+)
+
+// WaitRequest says which children a wait is for: PID > 0 that child,
+// -1 any child, 0 the caller's process group, < -1 process group -PID.
+type WaitRequest struct {
+	PID     int32
+	Options uint32
+}
+
+// WaitResult is a reaped (or, with WNOWAIT, peeked at) child.
+type WaitResult struct {
+	PID    int32
+	UID    uint32
+	Status ExitStatus
+}
+
+// WaitStatus encodes s the way wait4's *wstatus holds it.
+func (s ExitStatus) WaitStatus() uint32 {
+	if s.Signal != 0 {
+		return uint32(s.Signal) & 0x7f
+	}
+	return uint32(s.Code&0xff) << 8
+}
+
+// Wait implements wait4 and waitid for exited children (stopped and
+// continued children are never reported: there is no job control). It
+// returns the child, or a zero result with WNOHANG when no child has
+// exited yet; ECHILD when no child matches; ERESTARTSYS when a signal
+// interrupts the wait.
+func (t *Task) Wait(req WaitRequest) (WaitResult, error) {
+	k := t.k
+	tg := t.tg
+	for {
+		k.mu.Lock()
+		res, found, any := k.findZombieLocked(tg, req)
+		if found {
+			if req.Options&WNOWAIT == 0 {
+				k.reapLocked(res.tg)
+			}
+			k.mu.Unlock()
+			return WaitResult{PID: res.tg.pid, UID: res.uid, Status: res.tg.status}, nil
+		}
+		if !any {
+			k.mu.Unlock()
+			return WaitResult{}, unix.ECHILD
+		}
+		if req.Options&WNOHANG != 0 {
+			k.mu.Unlock()
+			return WaitResult{}, nil
+		}
+		if tg.waiters == nil {
+			tg.waiters = map[*Task]struct{}{}
+		}
+		tg.waiters[t] = struct{}{}
+		k.mu.Unlock()
+		err := t.sleep()
+		k.mu.Lock()
+		delete(tg.waiters, t)
+		k.mu.Unlock()
+		if err != nil {
+			return WaitResult{}, ERESTARTSYS
+		}
+	}
+}
+
+// zombieMatch is a child a wait found.
+type zombieMatch struct {
+	tg  *ThreadGroup
+	uid uint32
+}
+
+// findZombieLocked looks for an exited child of tg matching req. any
+// reports whether some child (exited or not) matches at all.
+//
+// Preconditions: k.mu is locked.
+func (k *Kernel) findZombieLocked(tg *ThreadGroup, req WaitRequest) (m zombieMatch, found, any bool) {
+	for c := range tg.children {
+		if !waitMatches(tg, c, req) {
+			continue
+		}
+		any = true
+		if c.zombie {
+			return zombieMatch{tg: c, uid: c.lastUID}, true, true
+		}
+	}
+	return zombieMatch{}, false, any
+}
+
+// waitMatches applies wait's pid and __WCLONE/__WALL selection to child c.
+func waitMatches(parent, c *ThreadGroup, req WaitRequest) bool {
+	switch {
+	case req.PID > 0:
+		if c.pid != req.PID {
+			return false
+		}
+	case req.PID == 0:
+		if c.pgid != parent.pgid {
+			return false
+		}
+	case req.PID < -1:
+		if c.pgid != -req.PID {
+			return false
+		}
+	}
+	if req.Options&WALL != 0 {
+		return true
+	}
+	// A "clone" child is one that does not signal SIGCHLD at exit.
+	clone := c.exitSignal != unix.SIGCHLD
+	return clone == (req.Options&WCLONE != 0)
+}
+
+// sleep blocks until the task is notified (nil) or must give up for a
+// signal or an exit (EINTR). Callers recheck their condition on nil:
+// wake-ups may be spurious.
+func (t *Task) sleep() error {
+	if t.interrupted() {
+		return unix.EINTR
+	}
+	<-t.wake
+	if t.interrupted() {
+		return unix.EINTR
+	}
+	return nil
+}
