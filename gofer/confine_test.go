@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 
 // childMain runs in the re-executed child: Confine, then one mode.
 func childMain(mode string) int {
+	if mode == "caps" {
+		return childCaps()
+	}
 	if err := Confine(os.Getenv(envRoot)); err != nil {
 		fmt.Fprintln(os.Stderr, "child: Confine:", err)
 		return 2
@@ -139,6 +142,27 @@ func childEscape(outside string) int {
 	return 0
 }
 
+// childCaps drops capabilities as Confine does (without the rest, so
+// /proc stays readable) and prints what the kernel says this thread has.
+func childCaps() int {
+	runtime.LockOSThread()
+	if err := dropCapabilities(); err != nil {
+		fmt.Println("dropCapabilities:", err)
+		return 1
+	}
+	b, err := os.ReadFile("/proc/thread-self/status")
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "Cap") {
+			fmt.Println(line)
+		}
+	}
+	return 0
+}
+
 // confinedTree makes tmp/tree (the served root) and tmp/outside/secret
 // beside it, and returns the tree and the secret's path.
 func confinedTree(t *testing.T) (string, string) {
@@ -212,6 +236,30 @@ func TestConfineEscape(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "ok") {
 		t.Fatalf("escape child output:\n%s", out)
+	}
+}
+
+// TestConfineCapabilities: the serving thread keeps exactly
+// KeptCapabilities, and the bounding set no more.
+func TestConfineCapabilities(t *testing.T) {
+	tree, outside := confinedTree(t)
+	cmd, out := child(t, "caps", tree, outside)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("caps child: %v\n%s", err, out)
+	}
+	var want uint64
+	for _, c := range KeptCapabilities {
+		want |= 1 << c
+	}
+	for _, set := range []string{"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"} {
+		w := want
+		if set == "CapInh" || set == "CapAmb" {
+			w = 0
+		}
+		line := fmt.Sprintf("%s:\t%016x", set, w)
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("want %q in\n%s", line, out)
+		}
 	}
 }
 

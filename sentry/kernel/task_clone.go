@@ -229,7 +229,8 @@ func (t *Task) undoClone(c *Task) {
 
 // waitVfork blocks the parent of a vfork until the child has exec'd or
 // ended. Like the kernel's killable wait, only the parent's own exit (a
-// fatal signal) ends it early; other signals wait until afterwards.
+// fatal signal) ends it early; other signals are taken afterwards. Each
+// kick leaves one token, so the loop does not spin.
 func (t *Task) waitVfork(done <-chan struct{}) {
 	for {
 		select {
@@ -237,46 +238,10 @@ func (t *Task) waitVfork(done <-chan struct{}) {
 			return
 		case <-t.wake:
 			if t.leaving() {
-				// Put the token back for the run loop's checks.
-				t.notify()
 				return
-			}
-			if t.tg.hasDeliverable(t) {
-				// Keep the signal for after the wait; don't spin on the
-				// token it sent.
-				select {
-				case <-done:
-					return
-				case <-t.exitKick():
-					t.notify()
-					return
-				}
 			}
 		}
 	}
-}
-
-// exitKick returns a channel closed when the task must leave; it polls,
-// since exits are signalled by kicks that a sleeper may already have
-// consumed.
-func (t *Task) exitKick() <-chan struct{} {
-	ch := make(chan struct{})
-	go func() {
-		for !t.leavingFromOther() {
-			time.Sleep(10 * time.Millisecond)
-		}
-		close(ch)
-	}()
-	return ch
-}
-
-// leavingFromOther is leaving() for a goroutine other than the task's own
-// (it does not read the unlocked exited field).
-func (t *Task) leavingFromOther() bool {
-	tg := t.tg
-	tg.mu.Lock()
-	defer tg.mu.Unlock()
-	return tg.exiting && tg.execer != t
 }
 
 // exitingLocked reports whether the group is ending.

@@ -130,34 +130,39 @@ func (k *Kernel) startInit() error {
 	defer exe.DecRef()
 
 	tg := &ThreadGroup{
-		k:       k,
-		pid:     1,
-		ppid:    0,
-		pgid:    1,
-		sid:     1,
-		fds:     NewFDTable(),
-		fs:      vfs.NewFS(root, cwd),
-		umask:   0o022,
-		rlimits: defaultRlimits(),
+		k:          k,
+		pid:        1,
+		exitSignal: unix.SIGCHLD,
+		children:   map[*ThreadGroup]struct{}{},
+		pgid:       1,
+		sid:        1,
+		umask:      0o022,
+		rlimits:    defaultRlimits(),
 	}
-	if err := k.installStdio(tg); err != nil {
-		tg.fds.CloseAll()
+	fds := NewFDTable()
+	if err := k.installStdio(fds); err != nil {
+		fds.CloseAll()
 		return err
 	}
 	as, err := k.cfg.Platform.NewAddressSpace()
 	if err != nil {
-		tg.fds.CloseAll()
+		fds.CloseAll()
 		return fmt.Errorf("new address space: %w", err)
 	}
-	tg.mm = mm.New(k.cfg.Platform, as)
-	entry, sp, err := k.load(tg, exe, exePath)
+	m := mm.New(k.cfg.Platform, as)
+	entry, sp, err := k.load(tg, m, k.creds, exe, exePath, k.cfg.Args, k.cfg.Env)
 	if err != nil {
-		tg.fds.CloseAll()
-		tg.mm.Release()
+		fds.CloseAll()
+		m.Release()
 		return fmt.Errorf("exec: %q: %w", exePath, err)
 	}
 
 	t := k.newTask(tg, 1)
+	t.mm = m
+	k.mmGet(m)
+	t.fds = fds
+	fds.incUsers()
+	t.fs = vfs.NewFS(root, cwd)
 	t.SetComm([]byte(path.Base(exePath)))
 	t.regs.StartThread(entry, sp)
 
@@ -186,7 +191,7 @@ func (k *Kernel) newTask(tg *ThreadGroup, tid int32) *Task {
 // installStdio makes the configured host descriptors fds 0, 1 and 2. Each
 // is duplicated so the files own their descriptors, whatever the
 // configuration shares (stdout and stderr are often the same).
-func (k *Kernel) installStdio(tg *ThreadGroup) error {
+func (k *Kernel) installStdio(fds *FDTable) error {
 	for i, hfd := range k.cfg.Stdio {
 		flags, err := host.Flags(hfd)
 		if err != nil {
@@ -201,7 +206,7 @@ func (k *Kernel) installStdio(tg *ThreadGroup) error {
 			unix.Close(dup)
 			return fmt.Errorf("stdio fd %d: %w", i, err)
 		}
-		err = tg.fds.Replace(int32(i), f, false, RlimInfinity)
+		err = fds.Replace(int32(i), f, false, RlimInfinity)
 		f.DecRef()
 		if err != nil {
 			return fmt.Errorf("stdio fd %d: %w", i, err)
@@ -210,23 +215,25 @@ func (k *Kernel) installStdio(tg *ThreadGroup) error {
 	return nil
 }
 
-// load maps the program into tg's memory and builds its initial stack;
-// it returns the entry point and stack pointer.
-func (k *Kernel) load(tg *ThreadGroup, exe *vfs.File, exePath string) (entry, sp uintptr, err error) {
+// load maps the program into m, a fresh memory manager for tg, and builds
+// its initial stack; it returns the entry point and stack pointer.
+func (k *Kernel) load(tg *ThreadGroup, m *mm.MemoryManager, c *Credentials, exe *vfs.File, exePath string, argv, envv []string) (entry, sp uintptr, err error) {
 	st, err := exe.Stat()
 	if err != nil {
 		return 0, 0, fmt.Errorf("stat: %w", err)
 	}
-	c := k.creds
-	res, err := loader.Load(tg.mm, &exeFile{f: exe, name: exePath, size: st.Size}, loader.LoadArgs{
+	tg.mu.Lock()
+	stackLimit := tg.rlimits[unix.RLIMIT_STACK].Cur
+	tg.mu.Unlock()
+	res, err := loader.Load(m, &exeFile{f: exe, name: exePath, size: st.Size}, loader.LoadArgs{
 		Filename:   exePath,
-		Argv:       k.cfg.Args,
-		Envv:       k.cfg.Env,
+		Argv:       argv,
+		Envv:       envv,
 		UID:        c.RealUID,
 		EUID:       c.EffectiveUID,
 		GID:        c.RealGID,
 		EGID:       c.EffectiveGID,
-		StackLimit: tg.rlimits[unix.RLIMIT_STACK].Cur,
+		StackLimit: stackLimit,
 	})
 	if err != nil {
 		return 0, 0, err
