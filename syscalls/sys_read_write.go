@@ -46,7 +46,7 @@ func readInto(t *kernel.Task, f *vfs.File, addr uintptr, n int, off int64) (int,
 		var got int
 		var err error
 		if off < 0 {
-			got, err = f.Read(chunk)
+			got, err = f.ReadInterruptible(chunk, t)
 		} else {
 			got, err = f.PRead(chunk, off+int64(done))
 		}
@@ -91,7 +91,7 @@ func writeFrom(t *kernel.Task, f *vfs.File, addr uintptr, n int, off int64) (int
 		chunk = chunk[:c]
 		var put int
 		if off < 0 {
-			put, err = f.Write(chunk)
+			put, err = f.WriteInterruptible(chunk, t)
 		} else {
 			put, err = f.PWrite(chunk, off+int64(done))
 		}

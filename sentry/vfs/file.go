@@ -106,6 +106,30 @@ func (f *File) Write(src []byte) (int, error) {
 	return f.impl.Write(f, src)
 }
 
+// ReadInterruptible is Read for a task that must be able to give up a
+// blocking read (EINTR) when a signal comes.
+func (f *File) ReadInterruptible(dst []byte, in Interruptible) (int, error) {
+	if !f.Readable() {
+		return 0, unix.EBADF
+	}
+	if b, ok := f.impl.(BlockingIO); ok {
+		return b.ReadInterruptible(f, dst, in)
+	}
+	return f.impl.Read(f, dst)
+}
+
+// WriteInterruptible is Write for a task that must be able to give up a
+// blocking write (EINTR) when a signal comes.
+func (f *File) WriteInterruptible(src []byte, in Interruptible) (int, error) {
+	if !f.Writable() {
+		return 0, unix.EBADF
+	}
+	if b, ok := f.impl.(BlockingIO); ok {
+		return b.WriteInterruptible(f, src, in)
+	}
+	return f.impl.Write(f, src)
+}
+
 // PRead reads at off without moving the offset.
 func (f *File) PRead(dst []byte, off int64) (int, error) {
 	if !f.Readable() {

@@ -97,6 +97,22 @@ type StatusFlagsSetter interface {
 	SetStatusFlags(flags int) error
 }
 
+// Interruptible is the task on whose behalf a file operation may block:
+// the operation gives up with EINTR once Interrupted reports true (a
+// signal to take, or the task must exit). *kernel.Task implements it.
+type Interruptible interface {
+	Interrupted() bool
+}
+
+// BlockingIO is implemented by a FileImpl whose reads and writes may
+// block indefinitely on the host (pipes, terminals): these variants give
+// up when in is interrupted. Files without it are read and written with
+// Read and Write.
+type BlockingIO interface {
+	ReadInterruptible(f *File, dst []byte, in Interruptible) (int, error)
+	WriteInterruptible(f *File, src []byte, in Interruptible) (int, error)
+}
+
 // IOContext lets an ioctl copy its argument in and out of application
 // memory without vfs importing the kernel.
 type IOContext interface {

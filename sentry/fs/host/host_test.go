@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"moat/sentry/vfs"
 
@@ -129,5 +131,46 @@ func TestTerminalIoctls(t *testing.T) {
 	}
 	if _, err := f.Ioctl(unix.TCGETS, 0x1000+60, io); err != unix.EFAULT {
 		t.Errorf("TCGETS to a bad address = %v, want EFAULT", err)
+	}
+}
+
+// flag is a vfs.Interruptible set from the test.
+type flag struct{ set atomic.Bool }
+
+func (f *flag) Interrupted() bool { return f.set.Load() }
+
+func TestInterruptibleRead(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	r, w := newHostFile(t, p[0]), newHostFile(t, p[1])
+	in := &flag{}
+	buf := make([]byte, 8)
+	// Data already there is returned even with a signal pending.
+	w.Write([]byte("x"))
+	in.set.Store(true)
+	if n, err := r.ReadInterruptible(buf, in); n != 1 || err != nil {
+		t.Fatalf("read with data and a pending signal = %d, %v", n, err)
+	}
+	in.set.Store(false)
+	go func() {
+		time.Sleep(3 * pollInterval)
+		in.set.Store(true)
+	}()
+	start := time.Now()
+	if _, err := r.ReadInterruptible(buf, in); err != unix.EINTR {
+		t.Fatalf("blocked read = %v, want EINTR", err)
+	}
+	if d := time.Since(start); d < 2*pollInterval {
+		t.Errorf("read gave up after %v, before the interruption", d)
+	}
+	in.set.Store(false)
+	go func() {
+		time.Sleep(pollInterval)
+		w.Write([]byte("late"))
+	}()
+	if n, err := r.ReadInterruptible(buf, in); string(buf[:n]) != "late" || err != nil {
+		t.Fatalf("read of late data = %q, %v", buf[:n], err)
 	}
 }
