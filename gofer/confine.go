@@ -83,18 +83,23 @@ func Confine(root string) error {
 	return installFilter()
 }
 
-// checkOwnMountNS refuses to touch mounts in the host's namespace.
+// checkOwnMountNS refuses to touch mounts in the namespace of the process
+// that started the gofer: Confine makes mounts private and unmounts, which
+// done in the host's namespace would damage the host (the gofer's real
+// starter, the sentry, always uses CLONE_NEWNS). It fails closed: a
+// namespace it cannot compare counts as shared. (PID 1's namespace is no
+// good reference: /proc/1 may be unreadable, and the starter may itself
+// live in a namespace of its own that must not be damaged either.)
 func checkOwnMountNS() error {
-	var self, init unix.Stat_t
+	var self, parent unix.Stat_t
 	if err := unix.Stat("/proc/self/ns/mnt", &self); err != nil {
 		return fmt.Errorf("gofer: reading own mount namespace: %w", err)
 	}
-	if err := unix.Stat("/proc/1/ns/mnt", &init); err != nil {
-		// Not visible (a PID namespace without PID 1's ns): nothing to
-		// compare with; the starter is trusted to have used CLONE_NEWNS.
-		return nil
+	ppid := unix.Getppid()
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/mnt", ppid), &parent); err != nil {
+		return fmt.Errorf("gofer: reading the mount namespace of parent %d: %w", ppid, err)
 	}
-	if self.Ino == init.Ino && self.Dev == init.Dev {
+	if self.Ino == parent.Ino && self.Dev == parent.Dev {
 		return errors.New("gofer: Confine must run in a mount namespace of its own (start the gofer with CLONE_NEWNS)")
 	}
 	return nil

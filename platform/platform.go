@@ -174,3 +174,19 @@ func Names() []string {
 	sort.Strings(names)
 	return names
 }
+
+// FPContext is implemented by a Context that can read and write the
+// thread's floating-point and vector state (signal frames need it). The
+// state is in the architecture's native save format: on amd64 the XSAVE
+// area (its first 512 bytes are the FXSAVE image).
+//
+// Preconditions for every method: called on the OS thread that created
+// the context, while Switch is not running.
+type FPContext interface {
+	// FPState copies the state into dst and returns its length.
+	FPState(dst []byte) (int, error)
+	// SetFPState loads the state from src (as FPState returned it).
+	SetFPState(src []byte) error
+	// FPStateSize returns the size FPState needs.
+	FPStateSize() int
+}

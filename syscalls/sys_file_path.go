@@ -12,12 +12,12 @@ import (
 // path that is not a symlink; the target is copied without a NUL,
 // truncated to bufsiz.
 func readlinkAt(t *kernel.Task, dirfd int32, pathAddr, buf uintptr, bufsiz int32) (uintptr, error) {
+	if bufsiz <= 0 {
+		return 0, unix.EINVAL
+	}
 	path, err := copyInPath(t, pathAddr)
 	if err != nil {
 		return 0, err
-	}
-	if bufsiz <= 0 {
-		return 0, unix.EINVAL
 	}
 	root, dir, err := startAt(t, dirfd, path, true)
 	if err != nil {

@@ -23,7 +23,7 @@ var identitySyscalls = []entry{
 	supported("getpgrp", sysGetpgrp, ""),
 	supported("getpgid", sysGetpgid, "int"),
 	supported("getsid", sysGetsid, "int"),
-	partial("setsid", sysSetsid, "", "the container's init already leads its session: EPERM"),
+	supported("setsid", sysSetsid, ""),
 	supported("getrlimit", sysGetrlimit, "rlimit,ptr"),
 	supported("setrlimit", sysSetrlimit, "rlimit,ptr"),
 	partial("prlimit64", sysPrlimit64, "int,rlimit,ptr,ptr", "limits are kept, but only RLIMIT_NOFILE is enforced"),
@@ -164,10 +164,10 @@ func sysGetsid(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 	return uintptr(tg.SID()), nil
 }
 
-// sysSetsid implements setsid(2) for a process group leader: EPERM.
-// Until fork exists every process is the init, which leads its group.
-func sysSetsid(*kernel.Task, arch.SyscallArguments) (uintptr, error) {
-	return 0, unix.EPERM
+// sysSetsid implements setsid(2).
+func sysSetsid(t *kernel.Task, _ arch.SyscallArguments) (uintptr, error) {
+	sid, err := t.SetSID()
+	return uintptr(sid), err
 }
 
 // copyInRlimit reads a struct rlimit (two 64-bit values on 64-bit Linux).

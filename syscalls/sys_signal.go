@@ -8,11 +8,11 @@ import (
 )
 
 var signalSyscalls = []entry{
-	partial("rt_sigaction", sysRtSigaction, "signal,ptr,ptr,size",
-		"actions are stored, but handlers are not run yet: a caught signal gets its default action"),
+	supported("rt_sigaction", sysRtSigaction, "signal,ptr,ptr,size"),
+	supported("rt_sigreturn", sysRtSigreturn, ""),
 	supported("rt_sigprocmask", sysRtSigprocmask, "sighow,ptr,ptr,size"),
 	supported("sigaltstack", sysSigaltstack, "ptr,ptr"),
-	partial("kill", sysKill, "int,signal", "process groups (pid 0 and below -1) mean the caller's process"),
+	supported("kill", sysKill, "int,signal"),
 	supported("tgkill", sysTgkill, "int,int,signal"),
 	supported("tkill", sysTkill, "int,signal"),
 }
@@ -140,54 +140,47 @@ func sysSigaltstack(t *kernel.Task, args arch.SyscallArguments) (uintptr, error)
 // it checks the target exists).
 func signalOK(sig unix.Signal) bool { return sig == 0 || kernel.ValidSignal(sig) }
 
-// sysKill implements kill(2) within the sandbox.
+// sysKill implements kill(2) within the sandbox: a process, the
+// caller's process group (0), every process but init and the caller (-1),
+// or process group -pid.
 func sysKill(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 	pid, sig := args.Int(0), unix.Signal(args.Int(1))
 	if !signalOK(sig) {
 		return 0, unix.EINVAL
 	}
+	k := t.Kernel()
 	var targets []*kernel.ThreadGroup
 	switch {
 	case pid > 0:
-		tg := t.Kernel().ThreadGroupByPID(pid)
+		tg := k.ThreadGroupByPID(pid)
 		if tg == nil {
 			return 0, unix.ESRCH
 		}
 		targets = append(targets, tg)
 	case pid == -1:
-		// Every process but the caller (and init, which is the caller
-		// until fork exists): nobody else to signal.
-		for _, p := range t.Kernel().Processes() {
-			if int32(p) != t.PID() && p != 1 {
-				if tg := t.Kernel().ThreadGroupByPID(int32(p)); tg != nil {
-					targets = append(targets, tg)
-				}
-			}
-		}
-		if len(targets) == 0 {
-			return 0, unix.ESRCH
-		}
+		targets = k.AllProcesses(t.ThreadGroup())
+	case pid == -1<<31:
+		// -INT_MIN names no group.
+		return 0, unix.ESRCH
 	default:
-		// Process group -pid, or the caller's (0).
 		pg := -pid
 		if pid == 0 {
 			pg = t.ThreadGroup().PGID()
 		}
-		for _, p := range t.Kernel().Processes() {
-			if tg := t.Kernel().ThreadGroupByPID(int32(p)); tg != nil && tg.PGID() == pg {
-				targets = append(targets, tg)
-			}
-		}
-		if len(targets) == 0 {
-			return 0, unix.ESRCH
-		}
+		targets = k.ProcessGroup(pg)
+	}
+	if len(targets) == 0 {
+		return 0, unix.ESRCH
 	}
 	for _, tg := range targets {
-		if sig != 0 {
-			tg.SendSignal(sig)
-		}
+		tg.SendSignal(sig, t)
 	}
 	return 0, nil
+}
+
+// sysRtSigreturn implements rt_sigreturn(2).
+func sysRtSigreturn(t *kernel.Task, _ arch.SyscallArguments) (uintptr, error) {
+	return 0, t.SignalReturn()
 }
 
 func sysTgkill(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
@@ -199,7 +192,7 @@ func sysTgkill(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 	if target == nil || target.PID() != tgid {
 		return 0, unix.ESRCH
 	}
-	target.SendSignal(sig)
+	target.SendSignal(sig, t)
 	return 0, nil
 }
 
@@ -212,6 +205,6 @@ func sysTkill(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 	if target == nil {
 		return 0, unix.ESRCH
 	}
-	target.SendSignal(sig)
+	target.SendSignal(sig, t)
 	return 0, nil
 }

@@ -2,7 +2,6 @@ package syscalls
 
 import (
 	"runtime"
-	"time"
 
 	"moat/platform/arch"
 	"moat/sentry/kernel"
@@ -21,8 +20,6 @@ var threadSyscalls = []entry{
 	partial("arch_prctl", sysArchPrctl, "hex,hex", "ARCH_SET_FS and ARCH_GET_FS only; other codes EINVAL"),
 	supported("sched_yield", sysSchedYield, ""),
 	partial("sched_getaffinity", sysSchedGetaffinity, "int,size,ptr", "every host CPU is in the mask"),
-	partial("futex", sysFutex, "ptr,futexop,int,ptr,ptr,int",
-		"FUTEX_WAIT, FUTEX_WAIT_BITSET and FUTEX_WAKE for single-threaded processes; other operations ENOSYS"),
 }
 
 func sysSetTidAddress(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
@@ -129,76 +126,3 @@ func sysSchedGetaffinity(t *kernel.Task, args arch.SyscallArguments) (uintptr, e
 	return maskSize, nil
 }
 
-// Futex operations and flags (linux/futex.h).
-const (
-	futexWait          = 0
-	futexWake          = 1
-	futexWaitBitset    = 9
-	futexWakeBitset    = 10
-	futexPrivateFlag   = 128
-	futexClockRealtime = 256
-	futexCmdMask       = ^(futexPrivateFlag | futexClockRealtime)
-)
-
-// sysFutex implements the futex operations a single-threaded process
-// needs. With one thread nobody can wake a waiter, so a wait that finds
-// the expected value sleeps until its timeout or a signal.
-func sysFutex(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
-	addr, op, val, tsAddr := args[0], int(args.Int(1)), args.Uint(2), args[3]
-	cmd := op & futexCmdMask
-	if op&futexClockRealtime != 0 && cmd != futexWaitBitset {
-		return 0, unix.ENOSYS
-	}
-	switch cmd {
-	case futexWake, futexWakeBitset:
-		if cmd == futexWakeBitset && args.Uint(5) == 0 {
-			return 0, unix.EINVAL
-		}
-		if addr&3 != 0 {
-			return 0, unix.EINVAL
-		}
-		return 0, nil
-	case futexWait, futexWaitBitset:
-	default:
-		return 0, unix.ENOSYS
-	}
-	if cmd == futexWaitBitset && args.Uint(5) == 0 {
-		return 0, unix.EINVAL
-	}
-	if addr&3 != 0 {
-		return 0, unix.EINVAL
-	}
-	var deadline time.Time
-	if tsAddr != 0 {
-		ts, err := copyInTimespec(t, tsAddr)
-		if err != nil {
-			return 0, err
-		}
-		if !ts.valid() {
-			return 0, unix.EINVAL
-		}
-		d := time.Duration(ts.sec)*time.Second + time.Duration(ts.nsec)
-		if cmd == futexWait {
-			// FUTEX_WAIT's timeout is relative.
-			deadline = time.Now().Add(d)
-		} else {
-			// FUTEX_WAIT_BITSET's is absolute on its clock.
-			deadline = absDeadline(op&futexClockRealtime != 0, d)
-		}
-	}
-	cur, err := copyInU32(t, addr)
-	if err != nil {
-		return 0, err
-	}
-	if cur != val {
-		return 0, unix.EAGAIN
-	}
-	if err := t.BlockUntil(deadline); err != nil {
-		return 0, err
-	}
-	if tsAddr == 0 {
-		// Unreachable in practice: an untimed wait ends only by signal.
-		return 0, unix.EINTR
-	}
-	return 0, unix.ETIMEDOUT
-}

@@ -79,6 +79,8 @@ func allSubjects() [][]entry {
 		mmSyscalls,
 		identitySyscalls,
 		threadSyscalls,
+		processSyscalls,
+		futexSyscalls,
 		signalSyscalls,
 		timeSyscalls,
 		miscSyscalls,

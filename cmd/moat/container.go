@@ -137,9 +137,10 @@ func startSentry(o *options, stateDir string, co createOptions, s *specs.Spec, s
 	// namespace: the stubs get one of their own from the platform, and
 	// the sentry must be able to re-raise its init's fatal signal on
 	// itself, which the init of a PID namespace cannot (the kernel
-	// ignores signals it has no handler for). No Pdeathsig either: the
-	// sentry outlives create, and containerd's shim, as subreaper, reaps
-	// it.
+	// ignores signals it has no handler for). The sentry must outlive
+	// create (containerd's shim, as subreaper, reaps it): the
+	// parent-death signal only covers create dying before the sentry is
+	// ready, and the sentry clears it then.
 	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS)
 	if spec.HasNewNetworkNamespace(s) {
 		flags |= unix.CLONE_NEWNET
@@ -152,7 +153,7 @@ func startSentry(o *options, stateDir string, co createOptions, s *specs.Spec, s
 		Stdout:      stdio.out,
 		Stderr:      stdio.err,
 		ExtraFiles:  []*os.File{syncW}, // fd 3
-		SysProcAttr: &unix.SysProcAttr{Cloneflags: flags},
+		SysProcAttr: &unix.SysProcAttr{Cloneflags: flags, Pdeathsig: unix.SIGKILL},
 	}
 	err = cmd.Start()
 	syncW.Close()
@@ -254,9 +255,14 @@ func sendConsole(path string, master *os.File) error {
 // its processes. The sentry knows whether the init runs; when it is gone
 // (exited, killed, or a zombie waiting for its parent) the container is
 // stopped: the sentry writes nothing to disk, it cannot see the host.
+//
+// Preconditions: the container is locked.
 func containerStatus(c *spec.Container, st *spec.State) (specs.ContainerState, []int) {
 	if st.Status == specs.StateCreating {
-		return specs.StateCreating, nil
+		// The caller holds the lock, which create keeps until the
+		// state says created: a "creating" state it can read is what a
+		// create that died half-way left (its sentry died with it).
+		return specs.StateStopped, nil
 	}
 	if !st.Alive() {
 		return specs.StateStopped, nil

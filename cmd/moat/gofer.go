@@ -1,8 +1,8 @@
 package main
 
 import (
-	"errors"
-	"os"
+	"fmt"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -21,15 +21,21 @@ var goferCommand = &cli.Command{
 		&cli.StringFlag{Name: "root", Required: true, Usage: "directory tree to serve"},
 	},
 	Action: func(ctx *cli.Context) error {
-		sock := os.NewFile(goferFD, "gofer-socket")
-		if sock == nil {
-			return errors.New("gofer: no socket (this verb is started by the sandbox)")
+		if err := checkOwnMountNS("gofer"); err != nil {
+			return err
 		}
+		sock, err := inheritedFile(goferFD, "gofer socket")
+		if err != nil {
+			return fmt.Errorf("gofer: %w (this verb is started by the sandbox)", err)
+		}
+		// Load the local time zone (log records format times) while
+		// /etc/localtime is still the host's, not the served tree's.
+		time.Now().Zone()
 		if err := gofer.Confine(ctx.String("root")); err != nil {
 			return err
 		}
 		// Confine pivoted into the root: it is "/" now. Serve runs on
 		// this goroutine, which Confine locked to its thread.
-		return gofer.Serve("/", sock, opts(ctx).log)
+		return gofer.Serve("/", sock, quietLogger(opts(ctx)))
 	},
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -31,6 +32,11 @@ type options struct {
 type exitStatus int
 
 func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// init keeps the main goroutine on the main thread (a goroutine locked
+// during package initialisation stays locked in main). The sandbox verb
+// relies on it: see sandboxMain.
+func init() { runtime.LockOSThread() }
 
 func main() {
 	app := newApp()

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -42,13 +40,18 @@ var sandboxCommand = &cli.Command{
 // ready (or the error) to create over the sync pipe, serves the control
 // socket, and exits the way the container's init did.
 func sandboxMain(ctx *cli.Context) error {
-	// The gofer's parent-death signal fires when the thread that started
-	// it exits: keep this goroutine on its thread for the process's life.
-	runtime.LockOSThread()
+	// This runs on the main thread (main.go's init locks it there). That
+	// matters twice: the gofer's parent-death signal fires when the
+	// thread that started it exits, and the main thread never exits
+	// before the process; and the parent-death signal create set on the
+	// sentry is an attribute of this thread, which setupSandbox clears.
 	o := opts(ctx)
-	syncPipe := os.NewFile(syncFD, "sync")
-	if syncPipe == nil {
-		return errors.New("sandbox: no sync pipe (this verb is started by create)")
+	if err := checkOwnMountNS("sandbox"); err != nil {
+		return err
+	}
+	syncPipe, err := inheritedFile(syncFD, "sync pipe")
+	if err != nil {
+		return fmt.Errorf("sandbox: %w (this verb is started by create)", err)
 	}
 	sb, err := setupSandbox(o, ctx.String("id"), ctx.String("bundle"), ctx.String("state-dir"))
 	if err != nil {
@@ -57,17 +60,37 @@ func sandboxMain(ctx *cli.Context) error {
 		fmt.Fprintln(syncPipe, strings.ReplaceAll(err.Error(), "\n", " "))
 		os.Exit(1)
 	}
-	fmt.Fprintln(syncPipe, syncReady)
+	if _, err := fmt.Fprintln(syncPipe, syncReady); err != nil {
+		// create is gone: nobody will ever start or delete this.
+		os.Exit(1)
+	}
 	syncPipe.Close()
 	st := sb.run()
 	exitLike(st)
 	return nil
 }
 
+// sentryKernel is what the control server needs of the kernel (an
+// interface so the server's state machine can be tested alone).
+type sentryKernel interface {
+	Start() error
+	Wait() kernel.ExitStatus
+	Signal(sig unix.Signal, all bool) error
+	Processes() []int
+}
+
+// inheritedFile returns descriptor fd, which the parent must have passed.
+func inheritedFile(fd int, name string) (*os.File, error) {
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+		return nil, fmt.Errorf("no %s on descriptor %d", name, fd)
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
 // sandbox is the sentry's state once set up.
 type sandbox struct {
 	log     *slog.Logger
-	k       *kernel.Kernel
+	k       sentryKernel
 	plat    platform.Platform
 	root    *gofer.Client
 	control *controlServer
@@ -80,7 +103,7 @@ type sandbox struct {
 // Everything that needs the host file system or privilege happens before
 // the pivot, everything after it runs boxed in.
 func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err error) {
-	log := sandboxLogger(o)
+	log := quietLogger(o)
 	// No core file of the sentry: it holds the container's secrets and
 	// exitLike may make it die of SIGSEGV or SIGABRT on purpose.
 	unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
@@ -140,12 +163,14 @@ func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err erro
 	if o.strace {
 		cfg.Strace = o.logOut
 	}
-	if sb.k, err = kernel.New(cfg); err != nil {
+	k, err := kernel.New(cfg)
+	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
+	sb.k = k
 	// Like runc, create fails on a command that does not exist rather
 	// than start a container that cannot run.
-	if _, err := sb.k.ResolveExecutable(); err != nil {
+	if _, err := k.ResolveExecutable(); err != nil {
 		return nil, err
 	}
 	if err := pivotToEmptyRoot(stateDir); err != nil {
@@ -157,6 +182,13 @@ func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err erro
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("sandbox: no_new_privs: %w", err)
 	}
+	// create made the sentry die with it (a create killed half-way
+	// must not leave a sandbox nobody knows of); from now on the sentry
+	// outlives create. The window between this and "ready" reaching
+	// create is only the filter's installation.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("sandbox: clear parent-death signal: %w", err)
+	}
 	if err := filter.Install(extra); err != nil {
 		return nil, err
 	}
@@ -164,10 +196,11 @@ func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err erro
 	return sb, nil
 }
 
-// sandboxLogger is the sentry's logger. Without --log the sentry's
-// stderr is the container's, so only errors (or everything with --debug)
-// go there, to keep the container's output its own.
-func sandboxLogger(o *options) *slog.Logger {
+// quietLogger is the logger of the sandbox's processes (sentry, gofer).
+// Without --log their stderr is the container's, so only errors (or
+// everything with --debug) go there, to keep the container's output its
+// own.
+func quietLogger(o *options) *slog.Logger {
 	if o.logPath != "" {
 		return o.log
 	}

@@ -24,10 +24,11 @@ var common = []string{
 	// Logging to stderr.
 	"write", "writev",
 	// The Go runtime and glibc (cgo threads): memory, threads, signals,
-	// time, scheduling. clone is conditional (threads only); clone3
+	// time, scheduling. The runtime reads with pread64 now and then
+	// (seen killing the gofer when it was missing). clone is conditional (threads only); clone3
 	// answers ENOSYS so glibc falls back to clone, whose flags a filter
 	// can see.
-	"read", "mmap", "munmap", "mprotect", "madvise", "mremap", "brk",
+	"read", "pread64", "mmap", "munmap", "mprotect", "madvise", "mremap", "brk",
 	"futex", "set_robust_list", "rseq", "exit", "exit_group",
 	"gettid", "getpid", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
 	"nanosleep", "clock_gettime", "clock_nanosleep", "gettimeofday", "sched_yield",

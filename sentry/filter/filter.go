@@ -52,11 +52,11 @@ var allowed = []string{
 	"futex", "set_robust_list", "rseq", "sched_yield", "sched_getaffinity",
 	"gettid", "getpid", "tgkill", "exit", "exit_group", "restart_syscall",
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
-	"nanosleep", "clock_nanosleep", "clock_gettime", "gettimeofday", "getrandom", "uname",
+	"nanosleep", "clock_nanosleep", "clock_gettime", "clock_getres", "gettimeofday", "getrandom", "uname", "sysinfo",
 	// Descriptors the sentry already holds: host files the gofer passed,
 	// the control socket, pipes, the platform's memfds.
 	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
-	"lseek", "close", "fstat", "getdents64", "dup", "dup3", "ftruncate", "fallocate", "fsync", "fdatasync",
+	"lseek", "close", "fstat", "fstatfs", "getdents64", "dup", "dup3", "ftruncate", "fallocate", "fsync", "fdatasync",
 	"epoll_create1", "epoll_ctl", "epoll_pwait", "epoll_pwait2", "eventfd2", "pipe2", "ppoll", "pselect6",
 	"sendmsg", "recvmsg", "sendto", "recvfrom", "accept4", "shutdown", "getsockname", "getpeername", "getsockopt",
 	"memfd_create", "timerfd_create", "timerfd_settime", "timerfd_gettime",

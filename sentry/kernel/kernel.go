@@ -193,7 +193,9 @@ func (k *Kernel) Signal(sig unix.Signal, all bool) error {
 	var targets []*ThreadGroup
 	if all {
 		for _, tg := range k.groups {
-			targets = append(targets, tg)
+			if !tg.zombie {
+				targets = append(targets, tg)
+			}
 		}
 	} else if !k.initDone {
 		targets = append(targets, k.init)
@@ -213,14 +215,16 @@ func (k *Kernel) Processes() []int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	pids := make([]int, 0, len(k.groups))
-	for pid := range k.groups {
-		pids = append(pids, int(pid))
+	for pid, tg := range k.groups {
+		if !tg.zombie {
+			pids = append(pids, int(pid))
+		}
 	}
 	sort.Ints(pids)
 	return pids
 }
 
-// ThreadGroupByPID returns the live process pid, or nil.
+// ThreadGroupByPID returns process pid (live or a zombie), or nil.
 func (k *Kernel) ThreadGroupByPID(pid int32) *ThreadGroup {
 	k.mu.Lock()
 	defer k.mu.Unlock()

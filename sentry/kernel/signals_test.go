@@ -72,29 +72,29 @@ func TestSignalDelivery(t *testing.T) {
 	tg, task := newTestGroup()
 	// An ignored signal is discarded at generation.
 	tg.SetSigAction(unix.SIGUSR1, &SigAction{Handler: SIG_IGN})
-	tg.sendSignal(unix.SIGUSR1)
+	tg.sendSignal(SigInfo{Signo: int32(unix.SIGUSR1)})
 	if tg.hasDeliverable(task) {
 		t.Error("ignored SIGUSR1 is pending")
 	}
 	// Default-ignore signals too.
-	tg.sendSignal(unix.SIGCHLD)
+	tg.sendSignal(SigInfo{Signo: int32(unix.SIGCHLD)})
 	if tg.hasDeliverable(task) {
 		t.Error("SIGCHLD with SIG_DFL is pending")
 	}
 	// A blocked signal stays pending until unblocked.
 	term := SigBit(unix.SIGTERM)
 	task.SetSignalMask(SIG_BLOCK, &term)
-	tg.sendSignal(unix.SIGTERM)
+	tg.sendSignal(SigInfo{Signo: int32(unix.SIGTERM)})
 	if tg.hasDeliverable(task) {
 		t.Error("blocked SIGTERM is deliverable")
 	}
 	task.SetSignalMask(SIG_UNBLOCK, &term)
-	sig, _ := tg.takeSignal(task)
-	if sig != unix.SIGTERM {
-		t.Errorf("took %v, want SIGTERM", sig)
+	info, _ := tg.takeSignal(task)
+	if unix.Signal(info.Signo) != unix.SIGTERM {
+		t.Errorf("took %v, want SIGTERM", info.Signo)
 	}
 	// deliverSignals ends the group with a fatal default signal.
-	tg.sendSignal(unix.SIGINT)
+	tg.sendSignal(SigInfo{Signo: int32(unix.SIGINT)})
 	task.k = &Kernel{warned: map[string]bool{}}
 	task.deliverSignals()
 	if !tg.exiting || tg.status.Signal != unix.SIGINT {

@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"moat/sentry/mm"
@@ -85,7 +87,10 @@ func (k *Kernel) taskGone(t *Task) {
 	tg.mu.Unlock()
 
 	k.mu.Lock()
-	delete(k.tasks, t.tid)
+	if k.tasks[t.tid] == t {
+		// (An execve may have given the TID to the thread that ran it.)
+		delete(k.tasks, t.tid)
+	}
 	var others []*ThreadGroup
 	if last {
 		if tg == k.init {
@@ -225,11 +230,35 @@ const (
 	WCLONE     = 0x80000000
 )
 
-// WaitRequest says which children a wait is for: PID > 0 that child,
-// -1 any child, 0 the caller's process group, < -1 process group -PID.
+// What a wait selects (WaitRequest.Which).
+const (
+	// WaitAny: any child.
+	WaitAny = iota
+	// WaitPID: the child whose PID is ID.
+	WaitPID
+	// WaitPGID: any child in process group ID.
+	WaitPGID
+)
+
+// WaitRequest says which children a wait is for, and the W* options.
 type WaitRequest struct {
-	PID     int32
+	Which   int
+	ID      int32
 	Options uint32
+}
+
+// WaitRequestForPID decodes wait4's pid: > 0 that child, -1 any child,
+// 0 the caller's process group, < -1 process group -pid.
+func (t *Task) WaitRequestForPID(pid int32, options uint32) WaitRequest {
+	switch {
+	case pid > 0:
+		return WaitRequest{Which: WaitPID, ID: pid, Options: options}
+	case pid == -1:
+		return WaitRequest{Which: WaitAny, Options: options}
+	case pid == 0:
+		return WaitRequest{Which: WaitPGID, ID: t.tg.PGID(), Options: options}
+	}
+	return WaitRequest{Which: WaitPGID, ID: -pid, Options: options}
 }
 
 // WaitResult is a reaped (or, with WNOWAIT, peeked at) child.
@@ -300,11 +329,11 @@ type zombieMatch struct {
 // Preconditions: k.mu is locked.
 func (k *Kernel) findZombieLocked(tg *ThreadGroup, req WaitRequest) (m zombieMatch, found, any bool) {
 	for c := range tg.children {
-		if !waitMatches(tg, c, req) {
+		if !waitMatches(c, req) {
 			continue
 		}
 		any = true
-		if c.zombie {
+		if c.zombie && req.Options&WEXITED != 0 {
 			return zombieMatch{tg: c, uid: c.lastUID}, true, true
 		}
 	}
@@ -312,18 +341,14 @@ func (k *Kernel) findZombieLocked(tg *ThreadGroup, req WaitRequest) (m zombieMat
 }
 
 // waitMatches applies wait's pid and __WCLONE/__WALL selection to child c.
-func waitMatches(parent, c *ThreadGroup, req WaitRequest) bool {
-	switch {
-	case req.PID > 0:
-		if c.pid != req.PID {
+func waitMatches(c *ThreadGroup, req WaitRequest) bool {
+	switch req.Which {
+	case WaitPID:
+		if c.pid != req.ID {
 			return false
 		}
-	case req.PID == 0:
-		if c.pgid != parent.pgid {
-			return false
-		}
-	case req.PID < -1:
-		if c.pgid != -req.PID {
+	case WaitPGID:
+		if c.pgid != req.ID {
 			return false
 		}
 	}
@@ -338,13 +363,4 @@ func waitMatches(parent, c *ThreadGroup, req WaitRequest) bool {
 // sleep blocks until the task is notified (nil) or must give up for a
 // signal or an exit (EINTR). Callers recheck their condition on nil:
 // wake-ups may be spurious.
-func (t *Task) sleep() error {
-	if t.interrupted() {
-		return unix.EINTR
-	}
-	<-t.wake
-	if t.interrupted() {
-		return unix.EINTR
-	}
-	return nil
-}
+func (t *Task) sleep() error { return t.sleepUntil(time.Time{}) }

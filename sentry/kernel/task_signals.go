@@ -1,24 +1,63 @@
 package kernel
 
-import "golang.org/x/sys/unix"
+import (
+	"errors"
 
-// SendSignal queues sig for this thread (tkill/tgkill) and wakes it. An
-// ignored, unblocked signal is discarded. sig 0 only checks existence.
-func (t *Task) SendSignal(sig unix.Signal) {
-	if sig == 0 {
+	"golang.org/x/sys/unix"
+)
+
+// Restart codes a handler returns (as unix.Errno) when a signal interrupts
+// a blocking call; they never reach the application. Signal delivery
+// turns them into EINTR or a restart of the call (linux/errno.h).
+const (
+	// ERESTARTSYS: restart unless a handler without SA_RESTART runs.
+	ERESTARTSYS = unix.Errno(512)
+	// ERESTARTNOINTR: always restart.
+	ERESTARTNOINTR = unix.Errno(513)
+	// ERESTARTNOHAND: restart unless a handler runs.
+	ERESTARTNOHAND = unix.Errno(514)
+	// ERESTART_RESTARTBLOCK: as ERESTARTNOHAND here (there is no
+	// restart_syscall block; the call restarts from the start).
+	ERESTART_RESTARTBLOCK = unix.Errno(516)
+)
+
+// errFrameUnsupported is returned by setupSignalFrame on architectures
+// without signal frames yet.
+var errFrameUnsupported = errors.New("signal frames are not supported on this architecture yet")
+
+// SendSignal queues sig for this thread (tkill/tgkill) from sender (nil:
+// the sandbox) and wakes it. An ignored, unblocked signal is discarded.
+// sig 0 only checks existence.
+func (t *Task) SendSignal(sig unix.Signal, sender *Task) {
+	if sig == 0 || !ValidSignal(sig) {
+		return
+	}
+	info := userSigInfo(sig, SI_TKILL, sender)
+	if sig == unix.SIGKILL {
+		t.tg.mu.Lock()
+		ignored := t.tg.initIgnoresLocked(sig, &info)
+		t.tg.mu.Unlock()
+		if !ignored {
+			t.tg.exitGroup(ExitStatus{Signal: sig})
+		}
 		return
 	}
 	tg := t.tg
 	tg.mu.Lock()
-	if tg.exiting {
+	if tg.exiting && tg.execer == nil {
 		tg.mu.Unlock()
 		return
 	}
 	act := tg.actions[sig-1]
+	if tg.initIgnoresLocked(sig, &info) {
+		tg.mu.Unlock()
+		return
+	}
 	t.sigMu.Lock()
 	blocked := t.mask&SigBit(sig) != 0
-	if !act.ignored(sig) || blocked {
+	if (!act.ignored(sig) || blocked) && t.pending&SigBit(sig) == 0 {
 		t.pending |= SigBit(sig)
+		t.pendingInfo[sig-1] = info
 	}
 	t.sigMu.Unlock()
 	tg.mu.Unlock()
@@ -29,9 +68,11 @@ func (t *Task) SendSignal(sig unix.Signal) {
 // instruction raised (a fault): like the kernel's force_sig, a blocked or
 // ignored signal is reset to its default action first, since returning to
 // the faulting instruction would only fault again.
-func (t *Task) forceSignal(sig unix.Signal) {
+func (t *Task) forceSignal(info SigInfo) {
+	sig := unix.Signal(info.Signo)
 	if !ValidSignal(sig) {
 		sig = unix.SIGSEGV
+		info = SigInfo{Signo: int32(sig), Code: SI_KERNEL}
 	}
 	tg := t.tg
 	tg.mu.Lock()
@@ -42,24 +83,54 @@ func (t *Task) forceSignal(sig unix.Signal) {
 		t.mask &^= SigBit(sig)
 	}
 	t.pending |= SigBit(sig)
+	t.pendingInfo[sig-1] = info
 	t.sigMu.Unlock()
 	tg.mu.Unlock()
 }
 
+// forceSigsegv is the kernel's force_sigsegv: a signal frame could not be
+// built or undone. If that signal was SIGSEGV itself, its handler is
+// dropped so the next SIGSEGV kills.
+func (t *Task) forceSigsegv(sig unix.Signal) {
+	if sig == unix.SIGSEGV {
+		t.tg.mu.Lock()
+		t.tg.actions[unix.SIGSEGV-1] = SigAction{}
+		t.tg.mu.Unlock()
+	}
+	t.forceSignal(SigInfo{Signo: int32(unix.SIGSEGV), Code: SI_KERNEL})
+}
+
+// takeForHandler dequeues a deliverable signal like takeSignal and, for
+// a caught one, applies SA_RESETHAND atomically with the take.
+func (t *Task) takeForHandler() (SigInfo, SigAction) {
+	info, act := t.tg.takeSignal(t)
+	if info.Signo == 0 || act.Handler == SIG_DFL || act.Handler == SIG_IGN || act.Flags&SA_RESETHAND == 0 {
+		return info, act
+	}
+	tg := t.tg
+	tg.mu.Lock()
+	a := &tg.actions[info.Signo-1]
+	if a.Handler == act.Handler {
+		a.Handler = SIG_DFL
+	}
+	tg.mu.Unlock()
+	return info, act
+}
+
 // deliverSignals takes every deliverable pending signal and acts on it:
-// discard if ignored, end the process for a fatal default, and run the
-// handler otherwise.
-//
-// Handlers are not run yet: building the signal frame is not
-// implemented, so a signal with a handler installed gets its default
-// action instead (fatal ones end the process, SIGCHLD/SIGWINCH/SIGURG and
-// the stop signals are dropped); see README.md.
+// discard if ignored, end the process for a fatal default, and push a
+// signal frame for a handler. A system call that a signal interrupted is
+// restarted or fails with EINTR here, per its restart code and the
+// handler's SA_RESTART.
 func (t *Task) deliverSignals() {
+	restartable := t.sysReturn
+	t.sysReturn = false
 	for {
-		sig, act := t.tg.takeSignal(t)
-		if sig == 0 {
-			return
+		info, act := t.takeForHandler()
+		if info.Signo == 0 {
+			break
 		}
+		sig := unix.Signal(info.Signo)
 		if sig == unix.SIGKILL {
 			t.tg.exitGroup(ExitStatus{Signal: sig})
 			return
@@ -67,15 +138,124 @@ func (t *Task) deliverSignals() {
 		if act.ignored(sig) {
 			continue
 		}
-		d := defaultActionOf(sig)
-		if act.Handler != SIG_DFL {
-			t.k.warnOnce("signal handlers are not supported yet; the signal gets its default action",
+		if act.Handler == SIG_DFL {
+			switch defaultActionOf(sig) {
+			case actTerminate, actCore:
+				t.tg.exitGroup(ExitStatus{Signal: sig})
+				return
+			case actStop:
+				t.k.warnOnce("job control is not supported; a stop signal is ignored", "signal", sig.String())
+			}
+			continue
+		}
+		if restartable {
+			t.restartOrEINTR(&act)
+			restartable = false
+		}
+		oldMask := t.SignalMask()
+		err := t.setupSignalFrame(&info, &act, oldMask)
+		if err == errFrameUnsupported {
+			t.k.warnOnce("signal handlers are not supported on this architecture; the signal gets its default action",
 				"signal", sig.String())
+			if d := defaultActionOf(sig); d == actTerminate || d == actCore {
+				t.tg.exitGroup(ExitStatus{Signal: sig})
+				return
+			}
+			continue
 		}
-		switch d {
-		case actTerminate, actCore:
-			t.tg.exitGroup(ExitStatus{Signal: sig})
-			return
+		if err != nil {
+			t.k.log.Debug("signal frame could not be written", "pid", t.tg.pid, "tid", t.tid, "signal", sig.String(), "err", err)
+			t.forceSigsegv(sig)
+			continue
 		}
+		// The handler runs with sa_mask, and its own signal unless
+		// SA_NODEFER, blocked on top of the old mask.
+		block := act.Mask
+		if act.Flags&SA_NODEFER == 0 {
+			block |= SigBit(sig)
+		}
+		t.sigMu.Lock()
+		t.mask = (oldMask | block) &^ unblockable
+		t.sigMu.Unlock()
+	}
+	if restartable {
+		t.restartOrEINTR(nil)
 	}
 }
+
+// restartOrEINTR resolves a restart code left in the result register by
+// an interrupted call: act is the handler about to run, or nil when none
+// runs (the signal was ignored or took its non-fatal default).
+func (t *Task) restartOrEINTR(act *SigAction) {
+	ret := int64(t.regs.Return())
+	if ret >= 0 || ret < -4095 {
+		return
+	}
+	switch unix.Errno(-ret) {
+	case ERESTARTNOHAND, ERESTART_RESTARTBLOCK:
+		if act != nil {
+			t.regs.SetReturn(negErrno(unix.EINTR))
+			return
+		}
+	case ERESTARTSYS:
+		if act != nil && act.Flags&SA_RESTART == 0 {
+			t.regs.SetReturn(negErrno(unix.EINTR))
+			return
+		}
+	case ERESTARTNOINTR:
+	default:
+		return
+	}
+	t.regs.RestartSyscall()
+}
+
+// SetAltStackChecked implements sigaltstack(2)'s change of the stack:
+// EPERM while running on it, ENOMEM below minSize, EINVAL for bad flags.
+func (t *Task) SetAltStackChecked(ns SignalStack, minSize uint64) error {
+	if t.OnAltStack() {
+		return unix.EPERM
+	}
+	mode := uint32(ns.Flags) &^ SS_AUTODISARM
+	if mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK {
+		return unix.EINVAL
+	}
+	if mode == SS_DISABLE {
+		t.altStack = SignalStack{}
+		return nil
+	}
+	if ns.Size < minSize {
+		return unix.ENOMEM
+	}
+	ns.Flags &^= SS_ONSTACK
+	t.altStack = ns
+	return nil
+}
+
+// sigaltstack flags (stack_t.ss_flags).
+const (
+	SS_ONSTACK    = 1
+	SS_DISABLE    = 2
+	SS_AUTODISARM = 1 << 31
+)
+
+// altStackFlags returns ss_flags as sigaltstack and uc_stack report them
+// for a stack pointer sp.
+func (t *Task) altStackFlags(sp uint64) int32 {
+	s := t.altStack
+	if s.Size == 0 {
+		return SS_DISABLE
+	}
+	if t.onAltStackAt(sp) {
+		return SS_ONSTACK | s.Flags
+	}
+	return s.Flags
+}
+
+// onAltStackAt reports whether sp lies on the alternate signal stack.
+func (t *Task) onAltStackAt(sp uint64) bool {
+	s := t.altStack
+	return s.Size != 0 && sp > s.Addr && sp-s.Addr <= s.Size
+}
+
+// negErrno is -errno as a result register holds it.
+func negErrno(e unix.Errno) uintptr { return uintptr(-int64(e)) }

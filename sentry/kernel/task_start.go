@@ -224,8 +224,11 @@ func (k *Kernel) load(tg *ThreadGroup, m *mm.MemoryManager, c *Credentials, exe 
 	}
 	tg.mu.Lock()
 	stackLimit := tg.rlimits[unix.RLIMIT_STACK].Cur
+	dataLimit := tg.rlimits[unix.RLIMIT_DATA].Cur
 	tg.mu.Unlock()
+	m.SetDataLimit(dataLimit)
 	res, err := loader.Load(m, &exeFile{f: exe, name: exePath, size: st.Size}, loader.LoadArgs{
+		Open:       k.execOpener(c),
 		Filename:   exePath,
 		Argv:       argv,
 		Envv:       envv,
@@ -246,6 +249,9 @@ type exeFile struct {
 	f    *vfs.File
 	name string
 	size int64
+	// owned is set when the exeFile holds a reference on f of its own
+	// (an opener's file) that Close drops.
+	owned bool
 }
 
 // ReadAt implements io.ReaderAt with the file's pread.

@@ -3,9 +3,6 @@ package kernel
 import (
 	"sync"
 
-	"moat/sentry/mm"
-	"moat/sentry/vfs"
-
 	"golang.org/x/sys/unix"
 )
 
@@ -120,11 +117,13 @@ func (tg *ThreadGroup) Exiting() bool {
 // fatal signal). The first status wins.
 func (tg *ThreadGroup) exitGroup(status ExitStatus) {
 	tg.mu.Lock()
-	if tg.exiting {
+	if tg.exiting && tg.execer == nil {
 		tg.mu.Unlock()
 		return
 	}
+	// A kill during execve's de_thread wins over the exec.
 	tg.exiting = true
+	tg.execer = nil
 	tg.status = status
 	tasks := append([]*Task(nil), tg.tasks...)
 	tg.mu.Unlock()
@@ -146,6 +145,10 @@ func (tg *ThreadGroup) sendSignal(info SigInfo) {
 		return
 	}
 	act := tg.actions[sig-1]
+	if tg.initIgnoresLocked(sig, &info) {
+		tg.mu.Unlock()
+		return
+	}
 	var target *Task
 	blockedEverywhere := true
 	for _, t := range tg.tasks {
@@ -225,4 +228,18 @@ func (tg *ThreadGroup) SendSignal(sig unix.Signal, sender *Task) {
 		return
 	}
 	tg.sendSignal(userSigInfo(sig, SI_USER, sender))
+}
+
+// initIgnoresLocked reports whether the sandbox's init discards sig: like
+// the init of a PID namespace (SIGNAL_UNKILLABLE), it takes from inside
+// the sandbox only the signals it has a handler for, SIGKILL included.
+// Signals from outside (the runtime's kill, si_code SI_KERNEL) and faults
+// of its own are not filtered.
+//
+// Preconditions: tg.mu is locked.
+func (tg *ThreadGroup) initIgnoresLocked(sig unix.Signal, info *SigInfo) bool {
+	if tg.k == nil || tg != tg.k.init || info.Code == SI_KERNEL {
+		return false
+	}
+	return tg.actions[sig-1].Handler == SIG_DFL
 }

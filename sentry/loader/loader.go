@@ -2,10 +2,10 @@
 // builds its initial stack (argv, envp, auxv) per the System V ABI, so a
 // task can start running it.
 //
-// Static executables (ET_EXEC) load at their link addresses and static-pie
-// (ET_DYN without PT_INTERP) at a random base. Dynamic executables
-// (PT_INTERP) are refused with ENOEXEC for now; loading the interpreter
-// will be loadImage again at another base.
+// Static executables (ET_EXEC) load at their link addresses, static-pie
+// (ET_DYN without PT_INTERP) at a random base, and dynamic executables
+// with their interpreter (ld.so, PT_INTERP) at another random base; "#!"
+// scripts are run through their interpreter (script.go).
 package loader
 
 import (
@@ -22,12 +22,10 @@ import (
 
 const pageSize = mm.PageSize
 
-// ErrInterpreter is wrapped (with ENOEXEC) by Load's error for a
-// dynamically linked executable, which this loader cannot run yet.
-var ErrInterpreter = errors.New("dynamically linked executables (PT_INTERP) are not supported yet")
-
 // File is the executable the loader reads: the kernel passes its
-// gofer-backed file.
+// gofer-backed file. A File that also implements mm.MappedFileRef is kept
+// open by its mappings; one that implements mm.MappedFileID gives them
+// their device and inode in /proc/self/maps.
 type File interface {
 	io.ReaderAt
 	// HostFD is a host descriptor for the file's data, mapped privately
@@ -57,6 +55,15 @@ type LoadArgs struct {
 	NoRandomize bool
 	// Rand supplies AT_RANDOM's bytes; nil means crypto/rand.
 	Rand io.Reader
+	// Open opens a file exec needs besides the executable: the ELF
+	// interpreter (PT_INTERP) or a "#!" script's interpreter, by the path
+	// the file names, resolved as execve resolves its own path (in the
+	// task's root, relative to its working directory). It must refuse
+	// what execve refuses (ENOENT, EACCES for a non-regular or
+	// non-executable file, ...). If the returned File is an io.Closer the
+	// loader closes it when Load returns. Nil makes dynamic executables
+	// and scripts fail with ENOEXEC.
+	Open func(path string) (File, error)
 }
 
 // AuxEntry is one auxiliary vector entry.
@@ -78,6 +85,10 @@ type LoadResult struct {
 	Bias uintptr
 	// BrkStart is where the heap starts (already given to the mm).
 	BrkStart uintptr
+	// Interp is the ELF interpreter's path ("" for a static executable)
+	// and InterpBias its load bias, which is AT_BASE.
+	Interp     string
+	InterpBias uintptr
 	// StackTop is the top of the stack mapping.
 	StackTop uintptr
 	// ArgvStart..ArgvEnd and EnvvStart..EnvvEnd hold the argument and
@@ -85,18 +96,62 @@ type LoadResult struct {
 	ArgvStart, ArgvEnd, EnvvStart, EnvvEnd uintptr
 }
 
-// mappedExe presents the executable to mm as a read-only mapped file.
+// mappedExe presents the executable to mm as a read-only mapped file. It
+// passes on the device and inode (mm.MappedFileID) and the references
+// (mm.MappedFileRef) of a File that has them, so the mappings keep the
+// file open after exec returns.
 type mappedExe struct{ File }
 
+// MapName implements mm.MappedFile.
 func (f mappedExe) MapName() string { return f.Name() }
-func (f mappedExe) OpenFlags() int  { return unix.O_RDONLY }
+
+// OpenFlags implements mm.MappedFile.
+func (f mappedExe) OpenFlags() int { return unix.O_RDONLY }
+
+// MapDevIno implements mm.MappedFileID.
+func (f mappedExe) MapDevIno() (dev, ino uint64) {
+	if id, ok := f.File.(mm.MappedFileID); ok {
+		return id.MapDevIno()
+	}
+	return 0, 0
+}
+
+// IncRef implements mm.MappedFileRef.
+func (f mappedExe) IncRef() {
+	if r, ok := f.File.(mm.MappedFileRef); ok {
+		r.IncRef()
+	}
+}
+
+// DecRef implements mm.MappedFileRef.
+func (f mappedExe) DecRef() {
+	if r, ok := f.File.(mm.MappedFileRef); ok {
+		r.DecRef()
+	}
+}
 
 // Load maps exe into m, which must be a fresh memory manager with nothing
-// mapped, builds the initial stack and sets the heap start. Errors that
-// the application sees (from execve) wrap a unix.Errno: ENOEXEC for a
-// malformed or unsupported file, E2BIG for oversized arguments, ENOMEM
-// when the address space is full.
+// mapped, builds the initial stack and sets the heap start. A "#!" script
+// is replaced by its interpreter (up to the kernel's nesting limit), and
+// a dynamic executable's interpreter is loaded beside it; both are opened
+// with args.Open. Errors that the application sees (from execve) wrap a
+// unix.Errno: ENOEXEC for a malformed or unknown format, ELOOP for
+// scripts nested too deep, ELIBBAD for a bad ELF interpreter, E2BIG for
+// oversized arguments, ENOMEM when the address space is full, and what
+// args.Open returns for files it cannot open.
 func Load(m *mm.MemoryManager, exe File, args LoadArgs) (LoadResult, error) {
+	var opened []File
+	defer func() {
+		for _, f := range opened {
+			if c, ok := f.(io.Closer); ok {
+				c.Close()
+			}
+		}
+	}()
+	exe, args, err := resolveScripts(exe, args, &opened)
+	if err != nil {
+		return LoadResult{}, err
+	}
 	name := exe.Name()
 	if err := checkArgs(args); err != nil {
 		return LoadResult{}, fmt.Errorf("loader: %s: %w", name, err)
@@ -105,13 +160,20 @@ func Load(m *mm.MemoryManager, exe File, args LoadArgs) (LoadResult, error) {
 	if err != nil {
 		return LoadResult{}, err
 	}
+	var (
+		interp     File
+		interpInfo *elfInfo
+	)
 	if info.interp != "" {
-		return LoadResult{}, fmt.Errorf("loader: %s: %w (interpreter %q): %w", name, ErrInterpreter, info.interp, unix.ENOEXEC)
+		interp, interpInfo, err = openInterp(info.interp, name, args, &opened)
+		if err != nil {
+			return LoadResult{}, err
+		}
 	}
 	randomize := !args.NoRandomize
 	layout := m.ResetLayout(args.StackLimit, randomize)
 
-	img, err := loadImage(m, mappedExe{exe}, info, randomize)
+	img, err := loadImage(m, mappedExe{exe}, info, etDynBase(m.MaxAddr()), randomize)
 	if err != nil {
 		return LoadResult{}, err
 	}
@@ -129,10 +191,86 @@ func Load(m *mm.MemoryManager, exe File, args LoadArgs) (LoadResult, error) {
 		BrkStart: brk,
 		StackTop: layout.StackTop,
 	}
+	if interp != nil {
+		// The interpreter goes where the kernel's top-down allocator
+		// puts it (below the randomised mmap base), like any library.
+		iimg, err := loadImage(m, mappedExe{interp}, interpInfo, 0, randomize)
+		if err != nil {
+			return LoadResult{}, fmt.Errorf("loader: %s: interpreter: %w", name, err)
+		}
+		res.Interp = interp.Name()
+		res.InterpBias = iimg.bias
+		res.Entry = uintptr(interpInfo.entry) + iimg.bias
+	}
 	if err := buildStack(m, info, img, args, randomize, &res); err != nil {
 		return LoadResult{}, fmt.Errorf("loader: %s: %w", name, err)
 	}
 	return res, nil
+}
+
+// resolveScripts follows "#!" lines from exe to the ELF file that will
+// run, rewriting argv on the way; the files it opens are appended to
+// opened for the caller to close.
+func resolveScripts(exe File, args LoadArgs, opened *[]File) (File, LoadArgs, error) {
+	// path is the current file as exec named it: the script path the
+	// next interpreter receives.
+	path := args.Filename
+	for depth := 0; ; depth++ {
+		head, err := readHead(exe)
+		if err != nil {
+			return nil, args, err
+		}
+		interp, arg, hasArg, err := parseScript(head)
+		if errors.Is(err, errNotScript) {
+			return exe, args, nil
+		}
+		if err != nil {
+			return nil, args, fmt.Errorf("loader: %s: %w", exe.Name(), err)
+		}
+		if depth >= maxHandlerDepth {
+			return nil, args, fmt.Errorf("loader: %s: interpreters nested more than %d deep: %w", exe.Name(), maxHandlerDepth, unix.ELOOP)
+		}
+		if interp == "" {
+			// Linux looks the empty name up as the working
+			// directory, which exec refuses as not a regular file.
+			return nil, args, fmt.Errorf("loader: %s: empty interpreter name: %w", exe.Name(), unix.EACCES)
+		}
+		if args.Open == nil {
+			return nil, args, fmt.Errorf("loader: %s: no opener for interpreter %q: %w", exe.Name(), interp, unix.ENOEXEC)
+		}
+		next, err := args.Open(interp)
+		if err != nil {
+			return nil, args, fmt.Errorf("loader: %s: interpreter %q: %w", exe.Name(), interp, err)
+		}
+		*opened = append(*opened, next)
+		args.Argv = scriptArgv(args.Argv, interp, arg, hasArg, path)
+		exe, path = next, interp
+	}
+}
+
+// openInterp opens and checks the ELF interpreter named by exe's
+// PT_INTERP. Like Linux, anything wrong with an interpreter that exists
+// is ELIBBAD; an interpreter that itself asks for one is refused too.
+func openInterp(path, exeName string, args LoadArgs, opened *[]File) (File, *elfInfo, error) {
+	if args.Open == nil {
+		return nil, nil, fmt.Errorf("loader: %s: no opener for interpreter %q: %w", exeName, path, unix.ENOEXEC)
+	}
+	f, err := args.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loader: %s: interpreter %q: %w", exeName, path, err)
+	}
+	*opened = append(*opened, f)
+	info, err := parseELF(f, f.Size(), f.Name())
+	if err != nil {
+		if errors.Is(err, unix.ENOEXEC) {
+			return nil, nil, fmt.Errorf("loader: %s: bad interpreter: %w: %w", exeName, err, unix.ELIBBAD)
+		}
+		return nil, nil, err
+	}
+	if info.interp != "" {
+		return nil, nil, fmt.Errorf("loader: %s: interpreter %q itself needs interpreter %q: %w", exeName, path, info.interp, unix.ELIBBAD)
+	}
+	return f, info, nil
 }
 
 // image is one ELF object mapped into memory.
@@ -148,14 +286,16 @@ type image struct {
 func etDynBase(maxAddr uintptr) uintptr { return (maxAddr / 3 * 2) &^ (pageSize - 1) }
 
 // loadImage maps the PT_LOAD segments of f. An ET_DYN object first
-// reserves its whole span at a (random) free address, so segments keep
-// their relative places; the gaps between segments are unmapped again.
-func loadImage(m *mm.MemoryManager, f mm.MappedFile, info *elfInfo, randomize bool) (image, error) {
+// reserves its whole span at a free address, so segments keep their
+// relative places; the gaps between segments are unmapped again. The
+// span goes at base (plus up to 1 TiB when randomize is set) when that is
+// free, or top-down from the mmap base when base is 0 or taken.
+func loadImage(m *mm.MemoryManager, f mm.MappedFile, info *elfInfo, base uintptr, randomize bool) (image, error) {
 	lo, hi := info.span()
 	var bias uintptr
 	if info.typ == etDyn {
-		hint := etDynBase(m.MaxAddr())
-		if randomize {
+		hint := base
+		if randomize && hint != 0 {
 			// Linux gives PIEs 28 bits of page randomisation.
 			hint += randomPages(1 << 40)
 		}

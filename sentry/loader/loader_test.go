@@ -334,18 +334,6 @@ func TestLoadTwiceRandomises(t *testing.T) {
 	}
 }
 
-func TestLoadRefusesDynamic(t *testing.T) {
-	path := buildProgram(t, "dynamic")
-	m, _ := newMM(0)
-	_, err := Load(m, openFile(t, path), LoadArgs{Filename: "p", Argv: []string{"p"}})
-	if !errors.Is(err, ErrInterpreter) || !errors.Is(err, unix.ENOEXEC) {
-		t.Fatalf("Load of a dynamic executable = %v, want ErrInterpreter and ENOEXEC", err)
-	}
-	if len(m.Maps()) != 1 { // just the reserved vdso
-		t.Errorf("refused exec left mappings: %v", m.Maps())
-	}
-}
-
 func TestE2BIG(t *testing.T) {
 	path := buildProgram(t, "static", "-static", "-no-pie")
 	huge := strings.Repeat("x", maxArgStrLen)

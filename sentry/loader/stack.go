@@ -222,7 +222,7 @@ func buildStack(m *mm.MemoryManager, info *elfInfo, img image, args LoadArgs, ra
 		AuxEntry{atPhdr, phdr},
 		AuxEntry{atPhent, progHdrSize},
 		AuxEntry{atPhnum, uint64(info.phnum)},
-		AuxEntry{atBase, 0},
+		AuxEntry{atBase, uint64(res.InterpBias)},
 		AuxEntry{atFlags, 0},
 		AuxEntry{atEntry, uint64(img.bias) + info.entry},
 		AuxEntry{atUID, uint64(args.UID)},

@@ -32,7 +32,7 @@ func (m *MemoryManager) BrkRange() (start, end uintptr) {
 // would run into another mapping or come within a page of it.
 func (m *MemoryManager) Brk(addr uintptr) uintptr {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	if m.released || addr < m.brkStart || addr > m.maxAddr {
 		return m.brk
 	}

@@ -129,6 +129,9 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mm: fork address space: %w", err)
 	}
+	for i := range m.vmas {
+		incFile(m.vmas[i].file)
+	}
 	return &MemoryManager{
 		as:        as,
 		p:         m.p,
@@ -146,11 +149,12 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 // copies with EFAULT.
 func (m *MemoryManager) Release() {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	if m.released {
 		return
 	}
 	m.released = true
+	m.dropLocked(m.vmas)
 	m.vmas = nil
 	m.as.Release()
 }

@@ -21,18 +21,41 @@ type MapEntry struct {
 	Name       string
 }
 
-// String formats e the way Linux's /proc/self/maps does.
-func (e MapEntry) String() string {
-	s := fmt.Sprintf("%08x-%08x %s %08x %02x:%02x %d ",
+// mapsNameColumn is where Linux's show_map_vma starts the name: it pads
+// the line to 25 + 6*sizeof(void *) - 1 = 72 bytes on 64-bit, then
+// writes one more space.
+const mapsNameColumn = 72
+
+// String formats e as a line of /proc/self/maps without its newline.
+func (e MapEntry) String() string { return string(e.appendTo(nil)) }
+
+// appendTo appends e's line (without newline) to b exactly as Linux
+// prints it: "%08lx-%08lx %s %08llx %02x:%02x %lu " then, when there is a
+// name, padding to column 72, a space and the name (newlines in it
+// escaped as \012). A line without a name keeps its trailing space.
+func (e MapEntry) appendTo(b []byte) []byte {
+	lineStart := len(b)
+	b = fmt.Appendf(b, "%08x-%08x %s %08x %02x:%02x %d ",
 		e.Start, e.End, e.Perms, e.Offset, unix.Major(e.Dev), unix.Minor(e.Dev), e.Inode)
 	if e.Name == "" {
-		return strings.TrimRight(s, " ")
+		return b
 	}
-	// Linux pads the name to column 74 (on 64-bit: 25 + 48 + 1).
-	if pad := 73 - len(s); pad > 0 {
-		s += strings.Repeat(" ", pad)
+	for len(b)-lineStart < mapsNameColumn {
+		b = append(b, ' ')
 	}
-	return s + e.Name
+	b = append(b, ' ')
+	return append(b, strings.ReplaceAll(e.Name, "\n", "\\012")...)
+}
+
+// FormatMaps returns the content of /proc/self/maps for m.
+func (m *MemoryManager) FormatMaps() []byte {
+	entries := m.Maps()
+	b := make([]byte, 0, len(entries)*100)
+	for _, e := range entries {
+		b = e.appendTo(b)
+		b = append(b, '\n')
+	}
+	return b
 }
 
 // permString renders prot and sharing as /proc does.
@@ -67,8 +90,14 @@ func (m *MemoryManager) Maps() []MapEntry {
 			ri++
 		}
 		e := MapEntry{Start: v.start, End: v.end, Perms: permString(v.prot, v.shared), Name: v.name}
-		if v.file != nil {
+		switch {
+		case v.file != nil:
 			e.Offset, e.Dev, e.Inode = uint64(v.offset), v.dev, v.ino
+		case v.shared && e.Name == "":
+			// Linux backs shared anonymous memory with an unlinked
+			// shmem file and shows it so (on the internal shm mount,
+			// device 00:01).
+			e.Dev, e.Name = unix.Mkdev(0, 1), "/dev/zero (deleted)"
 		}
 		out = append(out, e)
 	}

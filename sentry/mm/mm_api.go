@@ -80,6 +80,9 @@ type MemoryManager struct {
 	dataLimit uint64
 	// released is set by Release; later calls fail.
 	released bool
+	// unref are files whose vmas left the set while mu was held; unlock
+	// drops their references after unlocking (fileref.go).
+	unref []MappedFile
 }
 
 // New returns an empty memory manager over as, with a randomised layout

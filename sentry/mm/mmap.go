@@ -129,7 +129,7 @@ func (m *MemoryManager) MMap(opts MMapOpts) (uintptr, error) {
 	}
 
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	if m.released {
 		return 0, unix.ENOMEM
 	}
@@ -232,7 +232,8 @@ func (m *MemoryManager) topDownLocked(length, floor, ceiling uintptr) (uintptr, 
 // and records it. fd is the host descriptor of v.file, taken before m.mu
 // so that no file method runs under it.
 //
-// Preconditions: m.mu is locked for writing; v is validated and placed.
+// Preconditions: m.mu is locked for writing (and released with m.unlock);
+// v is validated and placed.
 func (m *MemoryManager) mapLocked(v vma, fd int) error {
 	length := v.end - v.start
 	var err error
@@ -243,11 +244,13 @@ func (m *MemoryManager) mapLocked(v vma, fd int) error {
 	}
 	// The host's MAP_FIXED drops the old pages even when the new mapping
 	// fails, so the old vmas go either way.
-	m.vmas.remove(v.start, v.end, nil)
+	var buf [4]vma
+	m.dropLocked(m.vmas.remove(v.start, v.end, buf[:0]))
 	if err != nil {
 		m.as.Unmap(v.start, length)
 		return errnoOf(err, fmt.Sprintf("map %#x-%#x", v.start, v.end))
 	}
+	incFile(v.file)
 	m.vmas.insert(v)
 	return nil
 }
@@ -262,7 +265,7 @@ func (m *MemoryManager) MUnmap(addr, length uintptr) error {
 		return unix.EINVAL
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	return m.unmapLocked(addr, end)
 }
 
@@ -270,13 +273,15 @@ func (m *MemoryManager) MUnmap(addr, length uintptr) error {
 // the vmas' own ranges are unmapped on the platform, never the reserved
 // ranges between them.
 //
-// Preconditions: m.mu is locked for writing; start and end are aligned.
+// Preconditions: m.mu is locked for writing (and released with
+// m.unlock); start and end are aligned.
 func (m *MemoryManager) unmapLocked(start, end uintptr) error {
 	if !m.vmas.overlaps(start, end) {
 		return nil
 	}
 	var buf [4]vma
 	removed := m.vmas.remove(start, end, buf[:0])
+	m.dropLocked(removed)
 	for _, v := range removed {
 		if err := m.as.Unmap(v.start, v.end-v.start); err != nil {
 			return errnoOf(err, fmt.Sprintf("unmap %#x-%#x", v.start, v.end))
@@ -329,19 +334,5 @@ func (m *MemoryManager) MProtect(addr, length uintptr, prot int) error {
 			return unix.EACCES
 		}
 	}
-	if err := m.as.Protect(addr, end-addr, prot); err != nil {
-		return errnoOf(err, fmt.Sprintf("protect %#x-%#x", addr, end))
-	}
-	m.vmas.split(addr)
-	m.vmas.split(end)
-	first := m.vmas.find(addr)
-	last := first
-	for ; last < len(m.vmas) && m.vmas[last].start < end; last++ {
-		m.vmas[last].prot = prot
-	}
-	// Merge from the top down so indexes below stay valid.
-	for i := min(last, len(m.vmas)-1); i >= first && i >= 0; i-- {
-		m.vmas.mergeAround(i)
-	}
-	return nil
+	return m.protectLocked(addr, end, prot)
 }

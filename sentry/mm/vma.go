@@ -118,12 +118,15 @@ func (s *vmaSet) split(addr uintptr) {
 	lo.end = addr
 	hi.start = addr
 	hi.offset = lo.fileOffsetAt(addr)
+	// Each vma holds its own reference on its file.
+	incFile(hi.file)
 	(*s)[i] = lo
 	*s = slices.Insert(*s, i+1, hi)
 }
 
 // remove deletes [start, end) from the set, splitting vmas that straddle
-// the ends, and appends the removed pieces to removed.
+// the ends, and appends the removed pieces to removed; the caller owns
+// their file references (MemoryManager.dropLocked).
 func (s *vmaSet) remove(start, end uintptr, removed []vma) []vma {
 	s.split(start)
 	s.split(end)
@@ -137,8 +140,9 @@ func (s *vmaSet) remove(start, end uintptr, removed []vma) []vma {
 	return removed
 }
 
-// insert adds v, which must not overlap any vma, and merges it with its
-// neighbours when they are compatible.
+// insert adds v, which must not overlap any vma and whose file reference
+// the set takes over, and merges it with its neighbours when they are
+// compatible.
 func (s *vmaSet) insert(v vma) {
 	i := s.find(v.start)
 	*s = slices.Insert(*s, i, v)
@@ -146,12 +150,17 @@ func (s *vmaSet) insert(v vma) {
 }
 
 // mergeAround merges the vma at i with its neighbours where possible.
+// The reference a merged-away vma held on its file is dropped at once:
+// the vma it joined holds another on the same file, so this cannot be the
+// last one.
 func (s *vmaSet) mergeAround(i int) {
 	if i+1 < len(*s) && canMerge(&(*s)[i], &(*s)[i+1]) {
+		decFile((*s)[i+1].file)
 		(*s)[i].end = (*s)[i+1].end
 		*s = slices.Delete(*s, i+1, i+2)
 	}
 	if i > 0 && canMerge(&(*s)[i-1], &(*s)[i]) {
+		decFile((*s)[i].file)
 		(*s)[i-1].end = (*s)[i].end
 		*s = slices.Delete(*s, i, i+1)
 	}

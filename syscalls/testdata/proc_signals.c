@@ -1,0 +1,210 @@
+/* proc_signals.c: handlers, siginfo, masks, SA_* flags, sigaltstack,
+ * SIGSEGV with siglongjmp, SA_RESTART vs EINTR, FP state across a
+ * handler. */
+#include "difftest.h"
+#include <fenv.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+
+static volatile sig_atomic_t got;
+static volatile int got_code, got_pid_ok, depth, max_depth, blocked_self, blocked_usr2;
+static volatile int round_in_handler;
+static sigjmp_buf jb;
+static void *volatile fault_addr;
+static char *alt;
+static volatile int on_alt, alt_flags_onstack, alt_change_errno;
+
+static void info_handler(int sig, siginfo_t *si, void *uc) {
+	(void)uc;
+	got = sig;
+	got_code = si->si_code;
+	got_pid_ok = si->si_pid == getpid();
+	sigset_t cur;
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	blocked_self = sigismember(&cur, sig);
+	blocked_usr2 = sigismember(&cur, SIGUSR2);
+	round_in_handler = fegetround();
+	fesetround(FE_DOWNWARD);
+}
+
+static void nested(int sig) {
+	depth++;
+	if (depth > max_depth)
+		max_depth = depth;
+	if (depth < 3)
+		raise(sig);
+	depth--;
+}
+
+static void segv(int sig, siginfo_t *si, void *uc) {
+	(void)sig;
+	(void)uc;
+	fault_addr = si->si_addr;
+	got_code = si->si_code;
+	siglongjmp(jb, 1);
+}
+
+static void on_stack(int sig) {
+	(void)sig;
+	char here;
+	on_alt = &here >= alt && &here < alt + 65536;
+	stack_t cur;
+	sigaltstack(NULL, &cur);
+	alt_flags_onstack = (cur.ss_flags & SS_ONSTACK) != 0;
+	stack_t ns = {.ss_sp = alt, .ss_size = 65536};
+	alt_change_errno = sigaltstack(&ns, NULL) < 0 ? errno : 0;
+}
+
+static void empty(int sig) { (void)sig; }
+
+static void nap(long ms) {
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+	nanosleep(&ts, NULL);
+}
+
+/* interrupted_wait has a child signal us while we wait for it. */
+static void interrupted_wait(int flags) {
+	struct sigaction sa = {.sa_handler = empty, .sa_flags = flags};
+	sigaction(SIGUSR1, &sa, NULL);
+	pid_t c = fork();
+	if (c == 0) {
+		nap(50);
+		kill(getppid(), SIGUSR1);
+		nap(50);
+		_exit(3);
+	}
+	int st;
+	pid_t w = waitpid(c, &st, 0);
+	if (w < 0) {
+		out("waitpid%s = -1 %s\n", flags ? " (SA_RESTART)" : "", strerrorname_np(errno));
+		waitpid(c, &st, 0);
+	} else {
+		out("waitpid%s = child, exit %d\n", flags ? " (SA_RESTART)" : "", WEXITSTATUS(st));
+	}
+}
+
+int main(void) {
+	/* SA_SIGINFO handler, mask during the handler, siginfo from kill. */
+	struct sigaction sa = {.sa_sigaction = info_handler, .sa_flags = SA_SIGINFO};
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2);
+	sigaction(SIGUSR1, &sa, NULL);
+	fesetround(FE_UPWARD);
+	kill(getpid(), SIGUSR1);
+	out("got=%d code=%d pid_ok=%d self_blocked=%d usr2_blocked=%d\n", got, got_code, got_pid_ok, blocked_self, blocked_usr2);
+	out("handler started with round-to-nearest: %d; rounding restored: %d\n",
+	    round_in_handler == FE_TONEAREST, fegetround() == FE_UPWARD);
+	fesetround(FE_TONEAREST);
+	sigset_t cur;
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	out("mask restored: usr1=%d usr2=%d\n", sigismember(&cur, SIGUSR1), sigismember(&cur, SIGUSR2));
+
+	/* tgkill gives SI_TKILL. */
+	raise(SIGUSR1);
+	out("raise: code=%d\n", got_code);
+
+	/* SA_NODEFER lets the handler nest; without it the signal waits. */
+	struct sigaction nd = {.sa_handler = nested, .sa_flags = SA_NODEFER};
+	sigaction(SIGUSR2, &nd, NULL);
+	raise(SIGUSR2);
+	out("SA_NODEFER max depth %d\n", max_depth);
+	depth = max_depth = 0;
+	nd.sa_flags = 0;
+	sigaction(SIGUSR2, &nd, NULL);
+	raise(SIGUSR2);
+	out("deferred max depth %d\n", max_depth);
+
+	/* SA_RESETHAND: the second signal takes the default action. */
+	pid_t c = fork();
+	if (c == 0) {
+		struct sigaction rh = {.sa_handler = empty, .sa_flags = SA_RESETHAND};
+		sigaction(SIGTERM, &rh, NULL);
+		raise(SIGTERM);
+		out("child survived the first SIGTERM\n");
+		raise(SIGTERM);
+		_exit(0);
+	}
+	int st;
+	waitpid(c, &st, 0);
+	out("SA_RESETHAND child killed by %d\n", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+
+	/* SIGSEGV on an unmapped page, caught and escaped with siglongjmp. */
+	char *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct sigaction sv = {.sa_sigaction = segv, .sa_flags = SA_SIGINFO};
+	sigaction(SIGSEGV, &sv, NULL);
+	if (sigsetjmp(jb, 1) == 0) {
+		page[100] = 1;
+		out("no fault?\n");
+	}
+	out("SIGSEGV at the page: %d code=%d\n", fault_addr == page + 100, got_code);
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	out("SIGSEGV unblocked after siglongjmp: %d\n", !sigismember(&cur, SIGSEGV));
+
+	/* sigaltstack. */
+	alt = malloc(65536);
+	stack_t ss = {.ss_sp = alt, .ss_size = 1024};
+	res("sigaltstack too small", sigaltstack(&ss, NULL));
+	ss.ss_size = 65536;
+	ss.ss_flags = 77;
+	res("sigaltstack bad flags", sigaltstack(&ss, NULL));
+	ss.ss_flags = 0;
+	res("sigaltstack", sigaltstack(&ss, NULL));
+	struct sigaction os = {.sa_handler = on_stack, .sa_flags = SA_ONSTACK};
+	sigaction(SIGUSR2, &os, NULL);
+	raise(SIGUSR2);
+	out("handler on alt stack: %d, SS_ONSTACK: %d, change while on it: %s\n", on_alt, alt_flags_onstack,
+	    alt_change_errno ? strerrorname_np(alt_change_errno) : "ok");
+	stack_t old;
+	sigaltstack(NULL, &old);
+	out("after: flags=%d size=%zu\n", old.ss_flags, old.ss_size);
+	ss.ss_flags = SS_DISABLE;
+	res("sigaltstack disable", sigaltstack(&ss, NULL));
+	sigaltstack(NULL, &old);
+	out("disabled: flags=%d\n", old.ss_flags);
+
+	/* SA_RESTART vs EINTR on a blocking wait, and nanosleep's EINTR. */
+	interrupted_wait(0);
+	interrupted_wait(SA_RESTART);
+	c = fork();
+	if (c == 0) {
+		nap(50);
+		kill(getppid(), SIGUSR1);
+		_exit(0);
+	}
+	struct timespec ts = {5, 0}, rem;
+	res("nanosleep interrupted", nanosleep(&ts, &rem));
+	out("remaining below 5s: %d\n", rem.tv_sec < 5);
+	waitpid(c, &st, 0);
+
+	/* A handler without SA_RESTORER: x86-64 kills with SIGSEGV. */
+	c = fork();
+	if (c == 0) {
+		struct {
+			void *handler;
+			unsigned long flags;
+			void *restorer;
+			uint64_t mask;
+		} ka = {(void *)empty, 0, NULL, 0};
+		syscall(13 /* rt_sigaction */, SIGUSR1, &ka, NULL, 8);
+		raise(SIGUSR1);
+		_exit(0);
+	}
+	waitpid(c, &st, 0);
+	out("no SA_RESTORER: killed by %d\n", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+
+	/* Default actions. */
+	c = fork();
+	if (c == 0) {
+		signal(SIGSEGV, SIG_DFL);
+		*(volatile int *)8 = 1;
+		_exit(0);
+	}
+	waitpid(c, &st, 0);
+	out("unhandled SIGSEGV: killed by %d\n", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	return 0;
+}
