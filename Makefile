@@ -13,7 +13,7 @@ ARM64_ENV := CC=aarch64-linux-gnu-gcc GOARCH=arm64 \
 # cannot work statically.
 STATIC_FLAGS := -tags netgo,osusergo -ldflags '-linkmode external -extldflags "-static"'
 
-.PHONY: all build static arm64 test unit e2e bench demo deps deps-arm64 fmt check vet clean
+.PHONY: all build static arm64 test unit e2e test-debian bench demo deps deps-arm64 fmt check vet clean
 
 all: build
 
@@ -36,6 +36,12 @@ unit: deps
 
 e2e: deps
 	$(GO) test -count=1 -timeout 10m ./test/...
+
+# The Debian differential, overlay and escape tests of issue 3 (build tag
+# debian, so `make test` leaves them out): the first run builds the Debian
+# tree with debootstrap (about a minute, cached in /var/cache/moat-test).
+test-debian: deps
+	$(GO) test -count=1 -timeout 30m -tags debian ./test/debian
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./test/bench

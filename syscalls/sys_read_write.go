@@ -54,7 +54,7 @@ func readInto(t *kernel.Task, f *vfs.File, addr uintptr, n int, off int64) (int,
 			if done > 0 {
 				return done, nil
 			}
-			return 0, err
+			return 0, interrupted(err)
 		}
 		if got > 0 {
 			if c, err := t.CopyOut(addr+uintptr(done), chunk[:got]); err != nil {
@@ -96,17 +96,32 @@ func writeFrom(t *kernel.Task, f *vfs.File, addr uintptr, n int, off int64) (int
 			put, err = f.PWrite(chunk, off+int64(done))
 		}
 		done += put
+		if err == unix.EPIPE {
+			// Writing to a pipe nobody reads raises SIGPIPE, as well
+			// as failing with EPIPE.
+			t.SendSignal(unix.SIGPIPE, nil)
+		}
 		if err != nil {
 			if done > 0 {
 				return done, nil
 			}
-			return 0, err
+			return 0, interrupted(err)
 		}
 		if put < len(chunk) {
 			break
 		}
 	}
 	return done, nil
+}
+
+// interrupted turns the EINTR of a blocking read or write that a signal
+// cut short before any data moved into ERESTARTSYS: the call restarts
+// unless a handler without SA_RESTART runs, as on Linux.
+func interrupted(err error) error {
+	if err == unix.EINTR {
+		return kernel.ERESTARTSYS
+	}
+	return err
 }
 
 // rwCount checks a count argument (size_t): it is clamped to

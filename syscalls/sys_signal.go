@@ -10,6 +10,9 @@ import (
 var signalSyscalls = []entry{
 	supported("rt_sigaction", sysRtSigaction, "signal,ptr,ptr,size"),
 	supported("rt_sigreturn", sysRtSigreturn, ""),
+	supported("rt_sigsuspend", sysRtSigsuspend, "ptr,size"),
+	supported("rt_sigpending", sysRtSigpending, "ptr,size"),
+	supported("pause", sysPause, ""),
 	supported("rt_sigprocmask", sysRtSigprocmask, "sighow,ptr,ptr,size"),
 	supported("sigaltstack", sysSigaltstack, "ptr,ptr"),
 	supported("kill", sysKill, "int,signal"),
@@ -207,4 +210,28 @@ func sysTkill(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 	}
 	target.SendSignal(sig, t)
 	return 0, nil
+}
+
+func sysRtSigsuspend(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
+	if a[1] != kernel.SigSetSize {
+		return 0, unix.EINVAL
+	}
+	v, err := copyInU64(t, a[0])
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.SigSuspend(kernel.SigSet(v))
+}
+
+func sysRtSigpending(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
+	if a[1] > kernel.SigSetSize {
+		return 0, unix.EINVAL
+	}
+	var b [8]byte
+	le.PutUint64(b[:], uint64(t.PendingSignals()))
+	return 0, copyOutAll(t, a[0], b[:a[1]])
+}
+
+func sysPause(t *kernel.Task, _ arch.SyscallArguments) (uintptr, error) {
+	return 0, t.Pause()
 }

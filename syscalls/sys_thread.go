@@ -125,4 +125,3 @@ func sysSchedGetaffinity(t *kernel.Task, args arch.SyscallArguments) (uintptr, e
 	}
 	return maskSize, nil
 }
-

@@ -97,9 +97,11 @@ type sandbox struct {
 }
 
 // setupSandbox does, in this order: make mounts private; start the gofer;
-// create the platform (its zygote); open the control socket; build the
-// kernel and resolve the executable; pivot into an empty root; drop
-// capabilities; set no_new_privs; install the sentry's seccomp filter.
+// create the platform (its zygote, already running as the sandbox's
+// unprivileged identity); open the control socket; build the kernel and
+// resolve the executable; pivot into an empty root; switch every thread
+// to the sandbox's identity (no capability left); set no_new_privs;
+// install the sentry's seccomp filter.
 // Everything that needs the host file system or privilege happens before
 // the pivot, everything after it runs boxed in.
 func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err error) {
@@ -136,12 +138,18 @@ func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err erro
 		sock.Close()
 		return nil, err
 	}
-	if sb.plat, err = platform.New(o.platform); err != nil {
-		return nil, fmt.Errorf("platform %s: %w", o.platform, err)
-	}
-	extra, err := platformSyscalls(o.platform)
+	sp, err := lookupPlatform(o.platform)
 	if err != nil {
 		return nil, err
+	}
+	ident, err := sandboxIdentity()
+	if err != nil {
+		return nil, err
+	}
+	// The stubs take the sandbox's identity first: the sentry, once it
+	// has it too, can still trace them, never the other way round.
+	if sb.plat, err = sp.start(ident); err != nil {
+		return nil, fmt.Errorf("platform %s: %w", o.platform, err)
 	}
 	if sb.control, err = listenControl(stateDir + "/" + spec.ControlSock); err != nil {
 		return nil, err
@@ -176,7 +184,7 @@ func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err erro
 	if err := pivotToEmptyRoot(stateDir); err != nil {
 		return nil, err
 	}
-	if err := dropCapabilities(lastCap); err != nil {
+	if err := switchIdentity(ident, lastCap); err != nil {
 		return nil, err
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
@@ -184,12 +192,14 @@ func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err erro
 	}
 	// create made the sentry die with it (a create killed half-way
 	// must not leave a sandbox nobody knows of); from now on the sentry
-	// outlives create. The window between this and "ready" reaching
+	// outlives create. (The identity switch cleared it already: the
+	// kernel drops a parent-death signal on a uid change. Clear it
+	// explicitly anyway, should the switch ever become a no-op.) The window between this and "ready" reaching
 	// create is only the filter's installation.
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("sandbox: clear parent-death signal: %w", err)
 	}
-	if err := filter.Install(extra); err != nil {
+	if err := filter.Install(sp.hostRules()); err != nil {
 		return nil, err
 	}
 	log.Debug("sandbox ready", "id", id, "args", s.Process.Args)
@@ -256,16 +266,6 @@ func startGofer(o *options, rootfs string, log *slog.Logger) (*os.File, error) {
 	return mine, nil
 }
 
-// platformSyscalls returns the host calls platform name needs the
-// sentry's filter to allow.
-func platformSyscalls(name string) ([]string, error) {
-	f, ok := platformHostSyscalls[name]
-	if !ok {
-		return nil, fmt.Errorf("platform %s: no host system-call list for the sentry filter", name)
-	}
-	return f(), nil
-}
-
 // lastCapability is the highest capability number the host kernel knows,
 // read while /proc is still visible.
 func lastCapability() int {
@@ -303,32 +303,6 @@ func pivotToEmptyRoot(dir string) error {
 	}
 	if err := unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("sandbox: remount empty root read-only: %w", err)
-	}
-	return nil
-}
-
-// dropCapabilities empties the bounding, inheritable, ambient, effective
-// and permitted sets.
-//
-// Capabilities are per thread in Linux. The Go runtime can change every
-// thread at once (syscall.AllThreadsSyscall) only without cgo, and moat
-// uses cgo for libseccomp, so this changes the calling thread and the
-// threads created from it afterwards; threads the runtime made earlier
-// keep theirs. The seccomp filter, which TSYNC loads into every thread,
-// is what denies the calls capabilities would allow.
-func dropCapabilities(lastCap int) error {
-	for c := 0; c <= lastCap; c++ {
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
-			return fmt.Errorf("sandbox: drop capability %d from the bounding set: %w", c, err)
-		}
-	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
-		return fmt.Errorf("sandbox: clear ambient capabilities: %w", err)
-	}
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("sandbox: drop capabilities: %w", err)
 	}
 	return nil
 }

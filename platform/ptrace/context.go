@@ -202,12 +202,23 @@ func (c *Context) run(regs *arch.Registers) (platform.Trap, error) {
 			}
 			return platform.Trap{Kind: platform.TrapInterrupted}, nil
 		default:
-			// SIGSTOP from the attach, or anything else: stubs handle
-			// no signals; the sentry delivers the application's.
+			// SIGSTOP from the attach, or anything else (a host
+			// user's kill, a terminal's SIGINT): stubs handle no
+			// signals; the sentry delivers the application's.
 			continue
 		}
 		if err := getSiginfo(c.tid, &c.si); err != nil {
 			return platform.Trap{}, c.fail("get siginfo", err)
+		}
+		code := int32(binary.LittleEndian.Uint32(c.si[siginfoCode:]))
+		if code <= 0 {
+			// SI_USER, SI_TKILL, SI_QUEUE...: sent by a process (a
+			// host user's kill of a stub pid), not raised by the
+			// thread's own instructions, whose signals all carry a
+			// kernel si_code > 0. App code cannot send host signals
+			// (its calls never reach the host), so this is stray:
+			// suppress it rather than report a fault that never was.
+			continue
 		}
 		if err := getRegs(c.tid, regs); err != nil {
 			return platform.Trap{}, c.fail("get registers", err)
@@ -215,7 +226,7 @@ func (c *Context) run(regs *arch.Registers) (platform.Trap, error) {
 		return platform.Trap{
 			Kind:  kind,
 			Signo: int(sig),
-			Code:  int32(binary.LittleEndian.Uint32(c.si[siginfoCode:])),
+			Code:  code,
 			Addr:  uintptr(binary.LittleEndian.Uint64(c.si[siginfoAddr:])),
 		}, nil
 	}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -28,9 +29,13 @@ func init() {
 // HostSyscalls lists, in libseccomp's names, the host system calls the
 // sentry makes on behalf of this platform once the zygote is running. The
 // sentry's own seccomp filter must allow them.
+//
+// ptrace, kill and pidfd_send_signal are listed here but the platform
+// needs them only with the arguments HostPtraceRequests and HostSignals
+// give: a filter should allow them with those arguments only.
 func HostSyscalls() []string {
 	return []string{
-		"ptrace",            // SYSEMU, GETREGS/SETREGS, ATTACH, DETACH, CONT...
+		"ptrace",            // HostPtraceRequests
 		"wait4",             // stops and exits of stub threads
 		"kill",              // SIGKILL of released stubs
 		"pidfd_open",        // Interrupt's race-free handle on an app thread
@@ -40,6 +45,34 @@ func HostSyscalls() []string {
 		"sendmsg",           // MapFile: pass the fd to the stub
 		"close",
 	}
+}
+
+// HostPtraceRequests lists every ptrace request the platform makes once
+// the zygote runs. PTRACE_TRACEME, PTRACE_SEIZE and the rest are never
+// needed: a filter should refuse them.
+func HostPtraceRequests() []uintptr {
+	return []uintptr{
+		unix.PTRACE_ATTACH, unix.PTRACE_DETACH, unix.PTRACE_CONT, unix.PTRACE_SYSEMU,
+		unix.PTRACE_SETOPTIONS, unix.PTRACE_GETEVENTMSG, unix.PTRACE_GETSIGINFO,
+		unix.PTRACE_GETREGS, unix.PTRACE_SETREGS, unix.PTRACE_GETREGSET, unix.PTRACE_SETREGSET,
+		unix.PTRACE_PEEKDATA, unix.PTRACE_POKEDATA,
+	}
+}
+
+// HostSignals lists the signals the platform sends to stubs with kill and
+// pidfd_send_signal: SIGKILL to end them, interruptSignal for Interrupt.
+func HostSignals() []unix.Signal {
+	return []unix.Signal{unix.SIGKILL, interruptSignal}
+}
+
+// Options are the settings of a ptrace platform.
+type Options struct {
+	// UID and GID are the identity the stubs run as, or -1 to keep the
+	// sentry's. A sentry that gives up root must run as the same
+	// identity, set *after* New: ptrace and process_vm_readv between
+	// processes of one unprivileged user need equal uids and a dumpable
+	// tracee. The stubs never have capabilities either way.
+	UID, GID int
 }
 
 // Platform is the ptrace platform. Its methods may be called from any
@@ -60,18 +93,25 @@ type Platform struct {
 	// seq numbers the fds passed to stubs (see AddressSpace.MapFile).
 	// Guarded by the injector (used only on its thread).
 	seq uint64
+	// opts are the options New was given.
+	opts Options
 }
 
 // New starts the zygote and returns the platform. It must run before the
 // sentry installs its seccomp filter and while the host /proc is visible.
 func New() (*Platform, error) {
+	return NewWithOptions(Options{UID: -1, GID: -1})
+}
+
+// NewWithOptions is New with the stubs' identity chosen by the caller.
+func NewWithOptions(opts Options) (*Platform, error) {
 	if !supported {
 		return nil, errUnsupported
 	}
 	if err := checkStubLayout(); err != nil {
 		return nil, err
 	}
-	p := &Platform{sock: -1, spaces: map[*AddressSpace]struct{}{}}
+	p := &Platform{sock: -1, spaces: map[*AddressSpace]struct{}{}, opts: opts}
 	inj, err := newInjector(p.startZygote)
 	if err != nil {
 		if p.sock >= 0 {
@@ -91,7 +131,17 @@ func (p *Platform) startZygote() (err error) {
 	if err != nil {
 		return fmt.Errorf("ptrace: memfd for stub image: %w", err)
 	}
-	defer unix.Close(mfd)
+	defer func() { unix.Close(mfd) }() // mfd may be replaced below
+	// The child execs "/proc/self/fd/<mfd>" after os/exec has laid out
+	// its fds 0-3: a memfd numbered 3 or below would be replaced by then.
+	if mfd <= stubSocketFD {
+		high, err := unix.FcntlInt(uintptr(mfd), unix.F_DUPFD_CLOEXEC, stubSocketFD+1)
+		if err != nil {
+			return fmt.Errorf("ptrace: move stub image memfd above fd %d: %w", stubSocketFD, err)
+		}
+		unix.Close(mfd)
+		mfd = high
+	}
 	if _, err := unix.Write(mfd, img); err != nil {
 		return fmt.Errorf("ptrace: write stub image: %w", err)
 	}
@@ -103,6 +153,11 @@ func (p *Platform) startZygote() (err error) {
 	stubEnd := os.NewFile(uintptr(pair[1]), "moat-stub-socket")
 	defer stubEnd.Close()
 
+	// The stubs need no capability, and execve as a non-root user gives
+	// none; an empty bounding set on this thread (it is never unlocked,
+	// and only the zygote is started from it) makes sure no exec by a
+	// stub could ever regain one, whatever its identity.
+	dropBoundingSet()
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/fd/" + strconv.Itoa(mfd),
 		Args:       []string{"moat-stub"},
@@ -112,7 +167,24 @@ func (p *Platform) startZygote() (err error) {
 			Ptrace:     true,
 			Pdeathsig:  unix.SIGKILL,
 			Cloneflags: unix.CLONE_NEWPID,
+			// A session (and process group) of its own, inherited by
+			// every stub: a terminal's ^C or a kill of the sentry's
+			// process group never reaches a stub.
+			Setsid: true,
 		},
+	}
+	if p.opts.UID >= 0 {
+		// The child takes the identity before it execs the stub image
+		// (os/exec: setgroups, setgid, setuid, then the parent-death
+		// signal, then PTRACE_TRACEME, then execve), so the stub never
+		// runs a single instruction as root and execve leaves it no
+		// capability. The image is a memfd (mode 0777) the new user may
+		// read and execute, so the exec keeps it dumpable.
+		cmd.SysProcAttr.Credential = &syscall.Credential{
+			Uid:    uint32(p.opts.UID),
+			Gid:    uint32(p.opts.GID),
+			Groups: []uint32{},
+		}
 	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("ptrace: start zygote: %w", err)
@@ -144,6 +216,17 @@ func (p *Platform) startZygote() (err error) {
 	}
 	p.zygote = z
 	return nil
+}
+
+// dropBoundingSet empties the calling thread's capability bounding set
+// (capabilities are per thread). Without CAP_SETPCAP it changes nothing:
+// an unprivileged caller's stubs have no capability to lose anyway.
+func dropBoundingSet() {
+	for c := uintptr(0); c < 64; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0); err != nil {
+			return // EINVAL: past the last capability; EPERM: unprivileged.
+		}
+	}
 }
 
 // cleanZygote leaves in the zygote only the stub pages, vdso and vvar,
@@ -186,6 +269,13 @@ func (p *Platform) cleanZygote(z *tracee) error {
 	}
 	if _, err := z.call(sysCloseRange, stubSocketFD+1, ^uintptr(0)>>32, 0); err != nil {
 		return fmt.Errorf("ptrace: zygote %d: close other fds: %w", z.pid, err)
+	}
+	// Dumpable, explicitly: a tracer without CAP_SYS_PTRACE may attach
+	// (the handoff of every app thread) and use process_vm_readv only on
+	// a dumpable process, and an identity change clears the flag. exec
+	// set it already; it must not depend on how the zygote was started.
+	if _, err := z.call(sysPrctl, unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("ptrace: zygote %d: set dumpable: %w", z.pid, err)
 	}
 	// Drop every capability: stubs need none, and a sentry that dropped
 	// its own could otherwise no longer attach to them.

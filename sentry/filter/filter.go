@@ -30,6 +30,23 @@ var Forbidden = []string{
 	"bpf",
 }
 
+// Rule allows one host call: outright when Values is empty, otherwise only
+// when argument Arg (0-based) equals one of Values.
+type Rule struct {
+	Name   string
+	Arg    uint
+	Values []uint64
+}
+
+// Allow returns rules allowing each named call outright.
+func Allow(names ...string) []Rule {
+	rules := make([]Rule, len(names))
+	for i, n := range names {
+		rules[i] = Rule{Name: n}
+	}
+	return rules
+}
+
 var errMallopt = errors.New("sentry filter: mallopt(M_ARENA_MAX, 1) failed")
 
 // threadFlags are the clone flags of a new thread, as the Go runtime
@@ -50,7 +67,7 @@ var allowed = []string{
 	// Memory, threads, scheduling: the Go runtime and glibc.
 	"mmap", "munmap", "madvise", "mprotect", "mremap", "brk", "membarrier",
 	"futex", "set_robust_list", "rseq", "sched_yield", "sched_getaffinity",
-	"gettid", "getpid", "tgkill", "exit", "exit_group", "restart_syscall",
+	"gettid", "getpid", "exit", "exit_group", "restart_syscall",
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
 	"nanosleep", "clock_nanosleep", "clock_gettime", "clock_getres", "gettimeofday", "getrandom", "uname", "sysinfo",
 	// Descriptors the sentry already holds: host files the gofer passed,
@@ -69,11 +86,13 @@ var amd64Only = []string{"epoll_wait", "epoll_create", "arch_prctl", "pipe", "du
 
 // allowedIoctls are the only ioctl requests the sentry makes: terminal
 // queries and settings on the container's host stdio, and non-blocking
-// and close-on-exec switches.
+// and close-on-exec switches. Not TIOCSTI (typing into the host's
+// terminal), TIOCSPGRP/TIOCSCTTY (taking the host terminal's foreground
+// or a controlling terminal), nor the pty-allocation requests (create
+// allocates the console before the sentry exists).
 var allowedIoctls = []uint64{
 	unix.TCGETS, unix.TCSETS, unix.TCSETSW, unix.TCSETSF, unix.TIOCGWINSZ, unix.TIOCSWINSZ,
-	unix.TIOCGPGRP, unix.TIOCSPGRP, unix.TIOCGPTN, unix.TIOCSPTLCK,
-	unix.TIOCINQ, fionbio, fioclex, fionclex,
+	unix.TIOCGPGRP, unix.TIOCINQ, fionbio, fioclex, fionclex,
 }
 
 // Generic ioctl numbers (asm-generic/ioctls.h, the same on amd64 and
@@ -99,14 +118,15 @@ var allowedPrctls = []uint64{
 
 // Install loads the sentry's filter into every thread of the process
 // (libseccomp sets TSYNC, and the kernel then also copies no_new_privs
-// to every thread). extra names further calls to allow, unconditionally:
-// the platform's list (ptrace.HostSyscalls()). Names unknown to the host
-// architecture are skipped, so one list can serve amd64 and arm64.
-func Install(extra []string) error {
-	for _, name := range extra {
+// to every thread). extra are further calls to allow: the platform's
+// (ptrace.HostSyscalls, with the ptrace requests and signals it needs).
+// Names unknown to the host architecture are skipped, so one list can
+// serve amd64 and arm64.
+func Install(extra []Rule) error {
+	for _, r := range extra {
 		for _, f := range Forbidden {
-			if name == f {
-				return fmt.Errorf("sentry filter: %q may not be allowed", name)
+			if r.Name == f {
+				return fmt.Errorf("sentry filter: %q may not be allowed", r.Name)
 			}
 		}
 	}
@@ -130,7 +150,7 @@ func Install(extra []string) error {
 }
 
 // build makes the filter without loading it.
-func build(extra []string) (*seccomp.ScmpFilter, error) {
+func build(extra []Rule) (*seccomp.ScmpFilter, error) {
 	f, err := seccomp.NewFilter(seccomp.ActKillProcess)
 	if err != nil {
 		return nil, fmt.Errorf("sentry filter: %w", err)
@@ -146,9 +166,17 @@ func build(extra []string) (*seccomp.ScmpFilter, error) {
 		return nil, fmt.Errorf("sentry filter: %w", err)
 	}
 	uncond := map[string]bool{}
-	names := append(append([]string{}, allowed...), extra...)
+	names := append([]string{}, allowed...)
 	if native == seccomp.ArchAMD64 {
 		names = append(names, amd64Only...)
+	}
+	var condExtra []Rule
+	for _, r := range extra {
+		if len(r.Values) == 0 {
+			names = append(names, r.Name)
+		} else {
+			condExtra = append(condExtra, r)
+		}
 	}
 	for _, name := range names {
 		if uncond[name] {
@@ -159,7 +187,7 @@ func build(extra []string) (*seccomp.ScmpFilter, error) {
 			return nil, err
 		}
 	}
-	if err := addConditional(f, native, uncond); err != nil {
+	if err := addConditional(f, native, uncond, condExtra); err != nil {
 		return nil, err
 	}
 	// clone3 passes its flags in memory, where a filter cannot look:
@@ -175,7 +203,7 @@ func build(extra []string) (*seccomp.ScmpFilter, error) {
 
 // addConditional adds the calls allowed only with some arguments, unless
 // uncond (the platform's extra list) already allows them outright.
-func addConditional(f *seccomp.ScmpFilter, native seccomp.ScmpArch, uncond map[string]bool) error {
+func addConditional(f *seccomp.ScmpFilter, native seccomp.ScmpArch, uncond map[string]bool, extra []Rule) error {
 	type rule struct {
 		name string
 		arg  uint
@@ -183,6 +211,12 @@ func addConditional(f *seccomp.ScmpFilter, native seccomp.ScmpArch, uncond map[s
 		vals []uint64
 	}
 	var rules []rule
+	// The caller's own conditional rules: one allow per value.
+	for _, r := range extra {
+		for _, v := range r.Values {
+			rules = append(rules, rule{r.Name, r.Arg, seccomp.CompareEqual, []uint64{v}})
+		}
+	}
 	// A thread of this process, nothing else: no fork, no new namespace.
 	rules = append(rules, rule{"clone", 0, seccomp.CompareMaskedEqual, []uint64{^uint64(threadOptional), threadFlags}})
 	for _, req := range allowedIoctls {
@@ -203,8 +237,12 @@ func addConditional(f *seccomp.ScmpFilter, native seccomp.ScmpArch, uncond map[s
 	// Reading limits (prlimit64 with a NULL new limit) is what glibc and
 	// the Go runtime do; setting them is not.
 	rules = append(rules, rule{"prlimit64", 2, seccomp.CompareEqual, []uint64{0}})
-	// kill: only the sentry itself, to re-raise the init's fatal signal.
-	rules = append(rules, rule{"kill", 0, seccomp.CompareEqual, []uint64{uint64(unix.Getpid())}})
+	// kill and tgkill: only the sentry itself (the Go runtime signals its
+	// own threads with tgkill(getpid(), tid, sig); exitLike re-raises the
+	// init's fatal signal). The platform adds the signals it sends stubs.
+	self := uint64(unix.Getpid())
+	rules = append(rules, rule{"kill", 0, seccomp.CompareEqual, []uint64{self}})
+	rules = append(rules, rule{"tgkill", 0, seccomp.CompareEqual, []uint64{self}})
 	for _, r := range rules {
 		if uncond[r.name] {
 			continue

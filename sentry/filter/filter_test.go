@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,7 +33,11 @@ func child(mode string) int {
 		fmt.Println("no_new_privs:", err)
 		return 3
 	}
-	if err := Install(nil); err != nil {
+	// The ptrace platform's kind of extras: requests and signals pinned.
+	extra := append(Allow("wait4"),
+		Rule{Name: "ptrace", Arg: 0, Values: []uint64{unix.PTRACE_ATTACH, unix.PTRACE_CONT}},
+		Rule{Name: "kill", Arg: 1, Values: []uint64{uint64(unix.SIGKILL)}})
+	if err := Install(extra); err != nil {
 		fmt.Println("install:", err)
 		return 3
 	}
@@ -46,6 +51,34 @@ func child(mode string) int {
 	case "fork":
 		// A clone without CLONE_VM|CLONE_THREAD makes a process.
 		unix.RawSyscall(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0)
+	case "ptrace-traceme":
+		unix.RawSyscall(unix.SYS_PTRACE, unix.PTRACE_TRACEME, 0, 0)
+	case "ptrace-seize":
+		unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, 1, 0, 0, 0, 0)
+	case "ptrace-attach":
+		// Allowed by the filter; the kernel answers (EPERM or ESRCH).
+		unix.RawSyscall(unix.SYS_PTRACE, unix.PTRACE_ATTACH, 0x7fffffff, 0)
+	case "kill-other":
+		unix.Kill(1, 0)
+	case "kill-other-sigkill":
+		// Allowed by the platform's rule; no such process.
+		unix.Kill(0x7fffffff, unix.SIGKILL)
+	case "kill-self":
+		unix.Kill(unix.Getpid(), 0)
+	case "tgkill-other":
+		unix.Tgkill(1, 1, 0)
+	case "ioctl-tiocsti":
+		c := byte('x')
+		unix.Syscall(unix.SYS_IOCTL, 0, unix.TIOCSTI, uintptr(unsafe.Pointer(&c)))
+	case "ioctl-tiocspgrp":
+		pgrp := int32(1)
+		unix.Syscall(unix.SYS_IOCTL, 0, unix.TIOCSPGRP, uintptr(unsafe.Pointer(&pgrp)))
+	case "prctl-dumpable":
+		unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
+	case "socket":
+		unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	case "setuid":
+		unix.RawSyscall(unix.SYS_SETUID, 0, 0, 0)
 	case "clone3":
 		_, _, e := unix.RawSyscall(unix.SYS_CLONE3, 0, 0, 0)
 		fmt.Println(e == unix.ENOSYS)
@@ -116,11 +149,28 @@ func runChild(t *testing.T, mode string) (string, syscall.WaitStatus) {
 }
 
 func TestForbiddenCallsKill(t *testing.T) {
-	for _, mode := range []string{"openat", "execve", "mount", "fork"} {
+	for _, mode := range []string{
+		"openat", "execve", "mount", "fork",
+		"ptrace-traceme", "ptrace-seize", "kill-other", "tgkill-other",
+		"ioctl-tiocsti", "ioctl-tiocspgrp", "prctl-dumpable", "socket", "setuid",
+	} {
 		t.Run(mode, func(t *testing.T) {
 			out, ws := runChild(t, mode)
 			if !ws.Signaled() || ws.Signal() != unix.SIGSYS {
 				t.Fatalf("child %s: status %v, output %q; want death by SIGSYS", mode, ws, out)
+			}
+		})
+	}
+}
+
+// TestAllowedCallsLive checks the calls the rules allow do get through,
+// so the kill cases above fail for the argument, not the call.
+func TestAllowedCallsLive(t *testing.T) {
+	for _, mode := range []string{"ptrace-attach", "kill-other-sigkill", "kill-self"} {
+		t.Run(mode, func(t *testing.T) {
+			out, ws := runChild(t, mode)
+			if ws.ExitStatus() != 0 || !strings.Contains(out, "survived "+mode) {
+				t.Fatalf("child %s: status %v, output %q; want it to survive", mode, ws, out)
 			}
 		})
 	}
@@ -138,7 +188,7 @@ func TestGoRuntimeWorks(t *testing.T) {
 }
 
 func TestExtraForbidden(t *testing.T) {
-	if err := Install([]string{"ptrace", "execve"}); err == nil || !strings.Contains(err.Error(), `"execve"`) {
+	if err := Install(Allow("ptrace", "execve")); err == nil || !strings.Contains(err.Error(), `"execve"`) {
 		t.Fatalf("Install(execve) = %v, want a refusal naming execve", err)
 	}
 }
@@ -146,7 +196,9 @@ func TestExtraForbidden(t *testing.T) {
 func TestBuildWithExtra(t *testing.T) {
 	// Platform extras may name calls that are also conditional here
 	// (kill), and names arm64 lacks: both must be accepted.
-	f, err := build([]string{"ptrace", "kill", "process_vm_readv", "no_such_call"})
+	f, err := build(append(Allow("ptrace", "kill", "process_vm_readv", "no_such_call"),
+		Rule{Name: "pidfd_send_signal", Arg: 1, Values: []uint64{9, 12}},
+		Rule{Name: "no_such_call", Arg: 0, Values: []uint64{1}}))
 	if err != nil {
 		t.Fatal(err)
 	}

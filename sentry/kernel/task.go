@@ -82,6 +82,10 @@ type Task struct {
 	// sysReturn is set while the registers hold the result of the system
 	// call just handled: signal delivery then decides about restarts.
 	sysReturn bool
+	// savedMask is the mask rt_sigsuspend replaced, restored after the
+	// signal that ends it (haveSavedMask says it is set).
+	savedMask     SigSet
+	haveSavedMask bool
 	// fpBuf holds the FP state while a signal frame is built or undone.
 	fpBuf []byte
 }

@@ -197,7 +197,13 @@ func readInterpreter(f *vfs.File) (interp, arg string, ok bool, err error) {
 		// An empty file is no script; the ELF loader says ENOEXEC.
 		return "", "", false, nil
 	}
-	b := buf[:n]
+	return parseInterpreter(buf[:n])
+}
+
+// parseInterpreter parses the start of a file as binfmt_script does: a
+// "#!" line names the interpreter and at most one argument (the rest of
+// the line, trimmed). ENOEXEC for a "#!" line without an interpreter.
+func parseInterpreter(b []byte) (interp, arg string, ok bool, err error) {
 	if !bytes.HasPrefix(b, []byte("#!")) {
 		return "", "", false, nil
 	}
@@ -213,9 +219,7 @@ func readInterpreter(f *vfs.File) (interp, arg string, ok bool, err error) {
 	if end < 0 {
 		return string(b), "", true, nil
 	}
-	interp = string(b[:end])
-	arg = string(bytes.Trim(b[end:], " \t"))
-	return interp, arg, true, nil
+	return string(b[:end]), string(bytes.Trim(b[end:], " \t")), true, nil
 }
 
 // deThread makes t the only thread of its process (execve's de_thread):

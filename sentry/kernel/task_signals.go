@@ -153,6 +153,11 @@ func (t *Task) deliverSignals() {
 			restartable = false
 		}
 		oldMask := t.SignalMask()
+		if t.haveSavedMask {
+			// sigsuspend's temporary mask gives way to the saved one,
+			// which the frame restores when the handler returns.
+			oldMask, t.haveSavedMask = t.savedMask, false
+		}
 		err := t.setupSignalFrame(&info, &act, oldMask)
 		if err == errFrameUnsupported {
 			t.k.warnOnce("signal handlers are not supported on this architecture; the signal gets its default action",
@@ -181,6 +186,47 @@ func (t *Task) deliverSignals() {
 	if restartable {
 		t.restartOrEINTR(nil)
 	}
+	if t.haveSavedMask && !t.tg.hasDeliverable(t) {
+		// No handler ran: sigsuspend restarts (or was not interrupted)
+		// and the caller's mask comes back.
+		t.haveSavedMask = false
+		t.sigMu.Lock()
+		t.mask = t.savedMask
+		t.sigMu.Unlock()
+	}
+}
+
+// SigSuspend implements rt_sigsuspend(2): it installs mask until a signal
+// is delivered, then returns ERESTARTNOHAND, which becomes EINTR when a
+// handler runs (the handler's frame restores the old mask).
+func (t *Task) SigSuspend(mask SigSet) error {
+	t.sigMu.Lock()
+	t.savedMask, t.haveSavedMask = t.mask, true
+	t.mask = mask &^ unblockable
+	t.sigMu.Unlock()
+	for !t.interrupted() {
+		<-t.wake
+	}
+	return ERESTARTNOHAND
+}
+
+// Pause implements pause(2): sleep until a signal is delivered.
+func (t *Task) Pause() error {
+	for !t.interrupted() {
+		<-t.wake
+	}
+	return ERESTARTNOHAND
+}
+
+// PendingSignals implements rt_sigpending(2): the pending signals the
+// thread blocks.
+func (t *Task) PendingSignals() SigSet {
+	tg := t.tg
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	t.sigMu.Lock()
+	defer t.sigMu.Unlock()
+	return (t.pending | tg.pending) & t.mask
 }
 
 // restartOrEINTR resolves a restart code left in the result register by

@@ -130,6 +130,23 @@ func TestLoadDynamic(t *testing.T) {
 	if _, err := m.CopyIn(res.InterpBias, hdr); err != nil || string(hdr) != "\x7fELF" {
 		t.Errorf("interpreter header at %#x: %q, %v", res.InterpBias, hdr, err)
 	}
+	// Past each segment's file part, the rest of its last page reads as
+	// zero, as Linux's padzero leaves it (ld.so's start-up allocator
+	// relies on it).
+	for i, ph := range interpInfo.loads {
+		if ph.memsz == ph.filesz {
+			continue
+		}
+		from := res.InterpBias + uintptr(ph.vaddr+ph.filesz)
+		to := (from + pageSize - 1) &^ (pageSize - 1)
+		tail := make([]byte, to-from)
+		if _, err := m.CopyIn(from, tail); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(tail, make([]byte, len(tail))) {
+			t.Errorf("interpreter segment %d: bytes past p_filesz up to the page end are not zero", i)
+		}
+	}
 	names := map[string]bool{}
 	for _, e := range m.Maps() {
 		names[e.Name] = true

@@ -369,7 +369,10 @@ func mapSegment(m *mm.MemoryManager, f mm.MappedFile, ph progHeader, bias uintpt
 		}
 		anonStart = fileMapEnd
 		if ph.memsz > ph.filesz && fileEnd%pageSize != 0 {
-			if err := zeroTail(m, fileEnd, min(fileMapEnd, memEnd), prot); err != nil {
+			// Like Linux's padzero, clear to the end of the page,
+			// not just to p_memsz: ld.so's start-up allocator takes
+			// the rest of its last bss page as zeroed memory.
+			if err := zeroTail(m, fileEnd, fileMapEnd, prot); err != nil {
 				return 0, err
 			}
 		}
@@ -389,7 +392,8 @@ func mapSegment(m *mm.MemoryManager, f mm.MappedFile, ph progHeader, bias uintpt
 }
 
 // zeroTail clears [from, to) of a private file mapping: the bytes of the
-// last file page past p_filesz belong to the bss and must read as zero. A
+// last file page past p_filesz belong to the bss (or lie past it on the
+// same page) and must read as zero. A
 // segment that is not writable is made writable for the moment.
 func zeroTail(m *mm.MemoryManager, from, to uintptr, prot int) error {
 	page := from &^ (pageSize - 1)

@@ -18,6 +18,10 @@ import (
 // tiny system-call handler (enough for a static glibc program's start-up,
 // puts and exit), returning what it wrote to stdout and its exit status.
 func runProgram(t *testing.T, path string, argv []string) (string, int) {
+	return runProgramOpen(t, path, argv, nil)
+}
+
+func runProgramOpen(t *testing.T, path string, argv []string, open func(string) (File, error)) (string, int) {
 	t.Helper()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -35,7 +39,7 @@ func runProgram(t *testing.T, path string, argv []string) (string, int) {
 	}
 	m := mm.New(p, as)
 	defer m.Release()
-	res, err := Load(m, openFile(t, path), LoadArgs{Filename: path, Argv: argv, Envv: []string{"A=b"}})
+	res, err := Load(m, openFile(t, path), LoadArgs{Filename: path, Argv: argv, Envv: []string{"A=b"}, Open: open})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +57,7 @@ func runProgram(t *testing.T, path string, argv []string) (string, int) {
 			t.Fatalf("Switch: %v", err)
 		}
 		if trap.Kind != platform.TrapSyscall {
-			t.Fatalf("trap %v signal %d at %#x (ip %#x)", trap.Kind, trap.Signo, trap.Addr, regs.IP())
+			t.Fatalf("trap %v signal %d at %#x (ip %#x)\n%s", trap.Kind, trap.Signo, trap.Addr, regs.IP(), m.FormatMaps())
 		}
 		a := regs.SyscallArgs()
 		ret, errno := uintptr(0), unix.Errno(0)

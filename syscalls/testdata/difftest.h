@@ -2,6 +2,7 @@
  * natively (chroot + new PID namespace) and in moat; their outputs must
  * match. Output goes through write(2) unbuffered, so fork never
  * duplicates a stdio buffer. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

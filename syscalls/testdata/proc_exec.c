@@ -40,8 +40,9 @@ static void run(const char *what, const char *path, char *const argv[]) {
 }
 
 int main(int argc, char **argv) {
-	if (argc > 1 && strcmp(argv[1], "child") == 0)
-		return child_mode(argc, argv);
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "child") == 0)
+			return child_mode(argc, argv);
 
 	signal(SIGUSR1, handler);
 	signal(SIGUSR2, SIG_IGN);
@@ -66,14 +67,16 @@ int main(int argc, char **argv) {
 		execve("/proc_exec", (char *[]){"proc_exec", "child", "vfork", NULL}, (char *[]){NULL});
 		_exit(127);
 	}
-	out("vfork parent sees child's write: %d\n", touched);
 	int st;
 	waitpid(c, &st, 0);
+	out("vfork parent sees child's write: %d\n", touched);
 	out("vfork child exit %d\n", WEXITSTATUS(st));
 
 	/* Errors in the calling process leave it running. */
 	res("execve ENOENT", execve("/nope", argv, environ));
-	res("execve EFAULT argv", execve("/proc_exec", (char **)8, environ));
+	char **bad = (char **)8;
+	__asm__("" : "+r"(bad));
+	res("execve EFAULT argv", execve("/proc_exec", bad, environ));
 
 	/* exec replaces the image in place: this process becomes the child. */
 	execve("/proc_exec", (char *[]){"proc_exec", "child", "last", NULL}, (char *[]){"Z=26", NULL});

@@ -12,7 +12,7 @@
 #include <time.h>
 
 static volatile sig_atomic_t got;
-static volatile int got_code, got_pid_ok, depth, max_depth, blocked_self, blocked_usr2;
+static volatile int got_code, got_pid_ok, depth, max_depth, calls, blocked_self, blocked_usr2;
 static volatile int round_in_handler;
 static sigjmp_buf jb;
 static void *volatile fault_addr;
@@ -34,9 +34,10 @@ static void info_handler(int sig, siginfo_t *si, void *uc) {
 
 static void nested(int sig) {
 	depth++;
+	calls++;
 	if (depth > max_depth)
 		max_depth = depth;
-	if (depth < 3)
+	if (calls < 3)
 		raise(sig);
 	depth--;
 }
@@ -112,12 +113,12 @@ int main(void) {
 	struct sigaction nd = {.sa_handler = nested, .sa_flags = SA_NODEFER};
 	sigaction(SIGUSR2, &nd, NULL);
 	raise(SIGUSR2);
-	out("SA_NODEFER max depth %d\n", max_depth);
-	depth = max_depth = 0;
+	out("SA_NODEFER max depth %d calls %d\n", max_depth, calls);
+	depth = max_depth = calls = 0;
 	nd.sa_flags = 0;
 	sigaction(SIGUSR2, &nd, NULL);
 	raise(SIGUSR2);
-	out("deferred max depth %d\n", max_depth);
+	out("deferred max depth %d calls %d\n", max_depth, calls);
 
 	/* SA_RESETHAND: the second signal takes the default action. */
 	pid_t c = fork();
@@ -190,6 +191,7 @@ int main(void) {
 			void *restorer;
 			uint64_t mask;
 		} ka = {(void *)empty, 0, NULL, 0};
+		signal(SIGSEGV, SIG_DFL);
 		syscall(13 /* rt_sigaction */, SIGUSR1, &ka, NULL, 8);
 		raise(SIGUSR1);
 		_exit(0);

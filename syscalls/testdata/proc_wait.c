@@ -124,9 +124,11 @@ int main(void) {
 		}
 		_exit(6);
 	}
-	waitpid(c, &st, 0);
-	report("orphan's parent", st);
+	int pst;
+	waitpid(c, &pst, 0);
 	w = wait(&st);
+	/* Printed after both waits: the orphan's own line comes first. */
+	report("orphan's parent", pst);
 	out("init reaped the orphan: %d\n", w > 0);
 	report("orphan", st);
 

@@ -91,7 +91,7 @@ print('walked', n)
 
 var cmdCases = []cmdCase{
 	{name: "ls-la-usr-lib", args: []string{"ls", "-la", "/usr/lib"},
-		check: has("os-release", "x86_64-linux-gnu")},
+		check: has("os-release", "python3.11")},
 	{name: "ls-la-root", args: []string{"ls", "-la", "/"}, check: has("lib -> usr/lib", "bin -> usr/bin")},
 	{name: "cat-os-release", args: []string{"cat", "/etc/os-release"}, check: has(`VERSION_CODENAME=bookworm`)},
 	{name: "cat-missing", args: []string{"cat", "/etc/nonexistent", "/etc/hostname"}, exit: 1},
@@ -99,7 +99,7 @@ var cmdCases = []cmdCase{
 		"/etc/os-release", "/usr/lib/os-release", "/usr/bin", "/bin", "/usr/bin/python3",
 		"/etc/shadow", "/dev/null", "/tmp", "/usr/bin/su", "/var/log", "/etc"},
 		check: has("/tmp|directory|1777|drwxrwxrwt", "/dev/null|character special file")},
-	{name: "stat-L", args: []string{"stat", "-L", "-c", statFormat, "/etc/os-release", "/bin", "/usr/bin/python3", "/lib64/ld-linux-x86-64.so.2"}},
+	{name: "stat-L", args: []string{"stat", "-L", "-c", statFormat, "/etc/os-release", "/bin", "/usr/bin/python3", "/usr/bin/sh", "/usr/lib/os-release"}},
 	{name: "stat-missing", args: []string{"stat", "/nonexistent", "/etc/passwd/x"}, exit: 1},
 	{name: "find-xdev", args: []string{"find", "/", "-xdev", "-printf", "%p %y %#m %n %u %g %s %T@ %l\n"},
 		sortStdout: true, check: has("/usr/bin/python3.11 f ", "/etc/apt d ")},

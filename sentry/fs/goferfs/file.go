@@ -87,9 +87,18 @@ func (r *regularFile) Getdents(*vfs.File, []byte) (int, error) { return 0, unix.
 // directory as they are (d_ino and d_type of the host).
 type dirFile struct{ hostFile }
 
-func (d *dirFile) Read(*vfs.File, []byte) (int, error)         { return 0, unix.EISDIR }
-func (d *dirFile) Write(*vfs.File, []byte) (int, error)        { return 0, unix.EBADF }
-func (d *dirFile) PRead(*vfs.File, []byte, int64) (int, error) { return 0, unix.EISDIR }
+// Read and PRead ask the host, which answers EISDIR, or EINVAL first
+// when the directory offset is a hash cookie near the end of the offset
+// range (ext4): the application sees what Linux says for this directory.
+func (d *dirFile) Read(_ *vfs.File, dst []byte) (int, error) {
+	n, err := unix.Read(d.fd, dst)
+	return clamp(n), errnoOf(err)
+}
+func (d *dirFile) Write(*vfs.File, []byte) (int, error) { return 0, unix.EBADF }
+func (d *dirFile) PRead(_ *vfs.File, dst []byte, off int64) (int, error) {
+	n, err := unix.Pread(d.fd, dst, off)
+	return clamp(n), errnoOf(err)
+}
 func (d *dirFile) PWrite(*vfs.File, []byte, int64) (int, error) {
 	return 0, unix.EBADF
 }
