@@ -182,6 +182,30 @@ int main(void) {
 	out("remaining below 5s: %d\n", rem.tv_sec < 5);
 	waitpid(c, &st, 0);
 
+	/* sigsuspend: the signal arrives only while suspended; the old mask
+	 * comes back afterwards. sigpending shows a blocked signal. */
+	sigset_t blk, none;
+	sigemptyset(&blk);
+	sigaddset(&blk, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &blk, NULL);
+	struct sigaction su = {.sa_sigaction = info_handler, .sa_flags = SA_SIGINFO};
+	sigaction(SIGUSR1, &su, NULL);
+	got = 0;
+	c = fork();
+	if (c == 0) {
+		kill(getppid(), SIGUSR1);
+		_exit(0);
+	}
+	waitpid(c, &st, 0);
+	sigset_t pend;
+	sigpending(&pend);
+	out("pending before sigsuspend: %d, handled: %d\n", sigismember(&pend, SIGUSR1), got);
+	sigemptyset(&none);
+	res("sigsuspend", sigsuspend(&none));
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	out("handled: %d, USR1 blocked again: %d\n", got, sigismember(&cur, SIGUSR1));
+	sigprocmask(SIG_UNBLOCK, &blk, NULL);
+
 	/* A handler without SA_RESTORER: x86-64 kills with SIGSEGV. */
 	c = fork();
 	if (c == 0) {
