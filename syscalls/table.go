@@ -76,6 +76,10 @@ func refused(name string, errno unix.Errno, note string) entry {
 func allSubjects() [][]entry {
 	return [][]entry{
 		fileSyscalls,
+		fsWriteSyscalls,
+		fileDataSyscalls,
+		pipeSyscalls,
+		mountSyscalls,
 		mmSyscalls,
 		identitySyscalls,
 		threadSyscalls,

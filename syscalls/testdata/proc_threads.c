@@ -4,6 +4,7 @@
 #include "difftest.h"
 #include <linux/futex.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -41,7 +42,24 @@ static void *exiter(void *arg) {
 	pthread_exit((void *)42);
 }
 
-int main(void) {
+static void *exec_thread(void *arg) {
+	(void)arg;
+	execve("/proc_threads", (char *[]){"proc_threads", "after-exec", NULL}, (char *[]){NULL});
+	out("execve from a thread failed: %s\n", strerrorname_np(errno));
+	_exit(1);
+}
+
+static void *sleeper(void *arg) {
+	(void)arg;
+	for (;;)
+		pause();
+}
+
+int main(int argc, char **argv) {
+	if (argc > 1 && strcmp(argv[1], "after-exec") == 0) {
+		out("after exec from a thread: pid==tid %d\n", getpid() == (pid_t)syscall(SYS_gettid));
+		return 12;
+	}
 	pthread_t th[4];
 	for (int i = 0; i < 4; i++)
 		pthread_create(&th[i], NULL, adder, (void *)(long)i);
@@ -86,5 +104,33 @@ int main(void) {
 	int st;
 	waitpid(c, &st, 0);
 	out("child exit %d\n", WEXITSTATUS(st));
+
+	/* execve from a non-leader thread: the other threads go, the exec'ing
+	 * thread takes the process's PID. */
+	c = fork();
+	if (c == 0) {
+		pthread_t s1, ex;
+		pthread_create(&s1, NULL, sleeper, NULL);
+		pthread_create(&ex, NULL, exec_thread, NULL);
+		for (;;)
+			pause();
+	}
+	waitpid(c, &st, 0);
+	out("exec-from-thread child exit %d\n", WEXITSTATUS(st));
+
+	/* SIGKILL ends every thread of a process. */
+	c = fork();
+	if (c == 0) {
+		pthread_t s1, s2;
+		pthread_create(&s1, NULL, sleeper, NULL);
+		pthread_create(&s2, NULL, sleeper, NULL);
+		for (;;)
+			pause();
+	}
+	struct timespec nap = {0, 50000000};
+	nanosleep(&nap, NULL);
+	kill(c, SIGKILL);
+	waitpid(c, &st, 0);
+	out("threaded child killed by %d\n", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 	return 0;
 }
