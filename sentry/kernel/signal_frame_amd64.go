@@ -88,6 +88,7 @@ func (t *Task) setupSignalFrame(info *SigInfo, act *SigAction, oldMask SigSet) e
 	// The FP state, with the software-reserved bytes the kernel fills in
 	// so a handler (and sigreturn) can tell an XSAVE image from FXSAVE.
 	var fp []byte
+	stateSize := 0
 	if fpc := t.fpContext(); fpc != nil {
 		size := fpc.FPStateSize()
 		if cap(t.fpBuf) < size+fpXStateMagic2S {
@@ -98,6 +99,7 @@ func (t *Task) setupSignalFrame(info *SigInfo, act *SigAction, oldMask SigSet) e
 		if err != nil {
 			return fmt.Errorf("read FP state: %w", err)
 		}
+		stateSize = n
 		if n > fxsaveSize {
 			sw := buf[fpSWBytesOff:]
 			clear(sw[:fxsaveSize-fpSWBytesOff])
@@ -160,7 +162,7 @@ func (t *Task) setupSignalFrame(info *SigInfo, act *SigAction, oldMask SigSet) e
 	if len(fp) > 0 {
 		// The handler starts with a clean FP state (default rounding,
 		// masked exceptions), as the kernel gives it.
-		if err := t.fpContext().SetFPState(initFPState(len(fp) - fpXStateMagic2S*boolInt(len(fp) > fxsaveSize))); err != nil {
+		if err := t.fpContext().SetFPState(t.initFPState(stateSize)); err != nil {
 			return fmt.Errorf("reset FP state: %w", err)
 		}
 	}
@@ -272,18 +274,13 @@ func (t *Task) restoreFPState(addr uintptr) error {
 
 // initFPState returns the FP image of a fresh thread, size bytes: x87
 // control word 0x37f, MXCSR 0x1f80, every XSAVE component in its initial
-// state (XSTATE_BV 0).
-func initFPState(size int) []byte {
-	b := make([]byte, size)
-	binary.LittleEndian.PutUint16(b[0:], 0x37f)
-	binary.LittleEndian.PutUint32(b[24:], 0x1f80)
-	return b
-}
-
-// boolInt is 1 for true.
-func boolInt(b bool) int {
-	if b {
-		return 1
+// state (XSTATE_BV 0). It is built once per task.
+func (t *Task) initFPState(size int) []byte {
+	if len(t.fpInit) != size {
+		b := make([]byte, size)
+		binary.LittleEndian.PutUint16(b[0:], 0x37f)
+		binary.LittleEndian.PutUint32(b[24:], 0x1f80)
+		t.fpInit = b
 	}
-	return 0
+	return t.fpInit
 }

@@ -86,8 +86,10 @@ type Task struct {
 	// signal that ends it (haveSavedMask says it is set).
 	savedMask     SigSet
 	haveSavedMask bool
-	// fpBuf holds the FP state while a signal frame is built or undone.
-	fpBuf []byte
+	// fpBuf holds the FP state while a signal frame is built or undone;
+	// fpInit is the clean state a handler starts with.
+	fpBuf  []byte
+	fpInit []byte
 }
 
 // SignalStack is a stack_t: an alternate signal stack.

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 
 static volatile sig_atomic_t got;
 static volatile int got_code, got_pid_ok, depth, max_depth, calls, blocked_self, blocked_usr2;
@@ -19,8 +20,18 @@ static void *volatile fault_addr;
 static char *alt;
 static volatile int on_alt, alt_flags_onstack, alt_change_errno;
 
+static volatile int frame_flags, frame_magic, frame_fp_aligned, frame_sp_aligned, frame_xsize;
+
 static void info_handler(int sig, siginfo_t *si, void *uc) {
-	(void)uc;
+	ucontext_t *u = uc;
+	char *fp = (char *)u->uc_mcontext.fpregs;
+	uint32_t *sw = (uint32_t *)(fp + 464);
+	frame_flags = u->uc_flags;
+	/* _fpx_sw_bytes: magic1, extended_size, xfeatures, xstate_size. */
+	frame_magic = sw[0] == 0x46505853 && *(uint32_t *)(fp + sw[4]) == 0x46505845;
+	frame_xsize = sw[1] == sw[4] + 4 && sw[4] > 512;
+	frame_fp_aligned = (uintptr_t)fp % 64 == 0;
+	frame_sp_aligned = (uintptr_t)uc % 16 == 0; /* (rsp + 8) % 16 == 0, rsp = uc - 8 */
 	got = sig;
 	got_code = si->si_code;
 	got_pid_ok = si->si_pid == getpid();
@@ -98,6 +109,8 @@ int main(void) {
 	fesetround(FE_UPWARD);
 	kill(getpid(), SIGUSR1);
 	out("got=%d code=%d pid_ok=%d self_blocked=%d usr2_blocked=%d\n", got, got_code, got_pid_ok, blocked_self, blocked_usr2);
+	out("frame: uc_flags=%d xstate magics=%d sizes=%d fpstate 64-aligned=%d sp+8 16-aligned=%d\n", frame_flags,
+	    frame_magic, frame_xsize, frame_fp_aligned, frame_sp_aligned);
 	out("handler started with round-to-nearest: %d; rounding restored: %d\n",
 	    round_in_handler == FE_TONEAREST, fegetround() == FE_UPWARD);
 	fesetround(FE_TONEAREST);
