@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <ucontext.h>
@@ -73,6 +74,16 @@ static void on_stack(int sig) {
 }
 
 static void empty(int sig) { (void)sig; }
+
+/* forge changes the frame: a result register, and EFLAGS bits no user
+ * may set (IOPL), which rt_sigreturn must drop. */
+static void forge(int sig, siginfo_t *si, void *uc) {
+	(void)sig;
+	(void)si;
+	ucontext_t *u = uc;
+	u->uc_mcontext.gregs[REG_RAX] = 77;
+	u->uc_mcontext.gregs[REG_EFL] |= 0x3000;
+}
 
 static void nap(long ms) {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
@@ -218,6 +229,14 @@ int main(void) {
 	sigprocmask(SIG_BLOCK, NULL, &cur);
 	out("handled: %d, USR1 blocked again: %d\n", got, sigismember(&cur, SIGUSR1));
 	sigprocmask(SIG_UNBLOCK, &blk, NULL);
+
+	/* A handler that edits its frame. */
+	struct sigaction fg = {.sa_sigaction = forge, .sa_flags = SA_SIGINFO};
+	sigaction(SIGUSR2, &fg, NULL);
+	long r = syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), SIGUSR2);
+	unsigned long fl;
+	__asm__ volatile("pushf; pop %0" : "=r"(fl));
+	out("tgkill result from the edited frame: %ld, IOPL after: %lu\n", r, (fl >> 12) & 3);
 
 	/* A handler without SA_RESTORER: x86-64 kills with SIGSEGV. */
 	c = fork();
