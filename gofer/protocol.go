@@ -15,7 +15,7 @@ import (
 const (
 	// Version is the protocol version this package speaks. Tversion
 	// negotiates it before any other request.
-	Version = 1
+	Version = 2
 
 	// MaxMessage bounds every datagram in either direction.
 	MaxMessage = 8192
@@ -24,6 +24,13 @@ const (
 	maxName = 255
 	// maxTarget is the longest symlink target (PATH_MAX less the NUL).
 	maxTarget = 4095
+
+	// maxXattrName is XATTR_NAME_MAX.
+	maxXattrName = 255
+	// maxXattrValue bounds an extended attribute's value (or a list of
+	// names) so its reply fits one message; Linux allows 64 KiB, moat
+	// answers E2BIG beyond this.
+	maxXattrValue = MaxMessage - 64
 
 	headerSize = 5
 	attrSize   = 4*8 + 3*4 + 3*8 + 6*8
@@ -50,6 +57,36 @@ const (
 	opRopen     op = 14
 	opTclunk    op = 15
 	opRclunk    op = 16
+
+	// Version 2: writes and bind mounts.
+	opTcreate      op = 17
+	opRcreate      op = 18
+	opTmkdir       op = 19
+	opRmkdir       op = 20
+	opTmknod       op = 21
+	opRmknod       op = 22
+	opTsymlink     op = 23
+	opRsymlink     op = 24
+	opTlink        op = 25
+	opRlink        op = 26
+	opTunlink      op = 27
+	opRunlink      op = 28
+	opTrename      op = 29
+	opRrename      op = 30
+	opTsetattr     op = 31
+	opRsetattr     op = 32
+	opTstatfs      op = 33
+	opRstatfs      op = 34
+	opTgetxattr    op = 35
+	opRgetxattr    op = 36
+	opTlistxattr   op = 37
+	opRlistxattr   op = 38
+	opTsetxattr    op = 39
+	opRsetxattr    op = 40
+	opTremovexattr op = 41
+	opRremovexattr op = 42
+	opTattachmount op = 43
+	opRattachmount op = 44
 )
 
 var opNames = map[op]string{
@@ -57,6 +94,14 @@ var opNames = map[op]string{
 	opTattach: "Tattach", opRattach: "Rattach", opTwalk: "Twalk", opRwalk: "Rwalk",
 	opTstat: "Tstat", opRstat: "Rstat", opTreadlink: "Treadlink", opRreadlink: "Rreadlink",
 	opTopen: "Topen", opRopen: "Ropen", opTclunk: "Tclunk", opRclunk: "Rclunk",
+	opTcreate: "Tcreate", opRcreate: "Rcreate", opTmkdir: "Tmkdir", opRmkdir: "Rmkdir",
+	opTmknod: "Tmknod", opRmknod: "Rmknod", opTsymlink: "Tsymlink", opRsymlink: "Rsymlink",
+	opTlink: "Tlink", opRlink: "Rlink", opTunlink: "Tunlink", opRunlink: "Runlink",
+	opTrename: "Trename", opRrename: "Rrename", opTsetattr: "Tsetattr", opRsetattr: "Rsetattr",
+	opTstatfs: "Tstatfs", opRstatfs: "Rstatfs", opTgetxattr: "Tgetxattr", opRgetxattr: "Rgetxattr",
+	opTlistxattr: "Tlistxattr", opRlistxattr: "Rlistxattr", opTsetxattr: "Tsetxattr",
+	opRsetxattr: "Rsetxattr", opTremovexattr: "Tremovexattr", opRremovexattr: "Rremovexattr",
+	opTattachmount: "Tattachmount", opRattachmount: "Rattachmount",
 }
 
 func (o op) String() string {
@@ -76,13 +121,24 @@ var (
 // request is a decoded T-message. Which fields are meaningful depends on
 // op; unused ones are zero.
 type request struct {
-	op    op
-	tag   uint32
-	fid   FID    // Tattach: new FID; Twalk: directory; others: the file
-	newID FID    // Twalk: the new FID
-	name  string // Twalk: the component
-	flags uint32 // Topen: open(2) flags; Tversion: version
+	op  op
+	tag uint32
+	// fid is the new FID for Tattach and Tattachmount; the directory for
+	// Twalk, Tcreate, Tmkdir, Tmknod, Tsymlink, Tunlink and Trename (the
+	// old name's); the existing file for Tlink; the file otherwise.
+	fid   FID
+	newID FID    // Twalk, Tcreate: the new FID
+	dir2  FID    // Trename: the new name's directory; Tlink: the link's
+	name  string // the component (Twalk, Tcreate ...); Tlink: the new name; xattr ops: the attribute; Tattachmount: the destination
+	name2 string // Trename: the new name; Tsymlink: the target
+	value string // Tsetxattr: the value (bytes, not text)
+	flags uint32 // Topen, Tcreate: open(2) flags; Tversion: version; Tunlink: AT_REMOVEDIR; Trename: RENAME_*; Tsetattr: the Set* mask; Tsetxattr: XATTR_*
 	msize uint32 // Tversion
+	// mode, uid and gid: Tcreate, Tmkdir, Tmknod, Tsymlink (the new
+	// file's mode and owner) and Tsetattr.
+	mode, uid, gid uint32
+	size           uint64   // Tsetattr: the new size
+	times          [4]int64 // Tsetattr: atime sec, nsec, mtime sec, nsec (UTIME_NOW and UTIME_OMIT as utimensat)
 }
 
 // reply is a decoded R-message.
@@ -90,10 +146,11 @@ type reply struct {
 	op     op
 	tag    uint32
 	errno  uint32 // Rerror
-	attr   Attr   // Rattach, Rwalk, Rstat
-	target string // Rreadlink
+	attr   Attr   // Rattach, Rwalk, Rstat, Rcreate, Rattachmount
+	target string // Rreadlink; Rgetxattr, Rlistxattr: the value (bytes)
 	vers   uint32 // Rversion
 	msize  uint32 // Rversion
+	statfs Statfs // Rstatfs
 }
 
 // encoder appends to a reusable buffer.
@@ -247,6 +304,8 @@ func (e *encoder) request(r *request) {
 	case opTopen:
 		e.u64(uint64(r.fid))
 		e.u32(r.flags)
+	default:
+		e.writeRequest(r)
 	}
 }
 
@@ -275,7 +334,9 @@ func decodeRequest(b []byte) (request, error) {
 		r.fid = FID(d.u64())
 		r.flags = d.u32()
 	default:
-		return r, fmt.Errorf("gofer: unknown request %v", r.op)
+		if !d.writeRequest(&r) {
+			return r, fmt.Errorf("gofer: unknown request %v", r.op)
+		}
 	}
 	return r, d.finish()
 }
@@ -289,10 +350,12 @@ func (e *encoder) reply(r *reply) {
 	case opRversion:
 		e.u32(r.vers)
 		e.u32(r.msize)
-	case opRattach, opRwalk, opRstat:
+	case opRattach, opRwalk, opRstat, opRcreate, opRattachmount:
 		e.attr(&r.attr)
-	case opRreadlink:
+	case opRreadlink, opRgetxattr, opRlistxattr:
 		e.str(r.target)
+	case opRstatfs:
+		e.statfs(&r.statfs)
 	}
 }
 
@@ -311,11 +374,14 @@ func decodeReply(b []byte) (reply, error) {
 	case opRversion:
 		r.vers = d.u32()
 		r.msize = d.u32()
-	case opRattach, opRwalk, opRstat:
+	case opRattach, opRwalk, opRstat, opRcreate, opRattachmount:
 		r.attr = d.attr()
-	case opRreadlink:
+	case opRreadlink, opRgetxattr, opRlistxattr:
 		r.target = d.str()
-	case opRopen, opRclunk:
+	case opRstatfs:
+		r.statfs = d.statfs()
+	case opRopen, opRclunk, opRmkdir, opRmknod, opRsymlink, opRlink, opRunlink,
+		opRrename, opRsetattr, opRsetxattr, opRremovexattr:
 	default:
 		return r, fmt.Errorf("gofer: unknown reply %v", r.op)
 	}

@@ -1,0 +1,13 @@
+package fsutil
+
+import "golang.org/x/sys/unix"
+
+// Stat returns a as arm64's struct stat.
+func (a *Attr) Stat() unix.Stat_t {
+	return unix.Stat_t{
+		Dev: a.Dev, Ino: a.Ino, Nlink: uint32(a.Nlink), Mode: a.Mode,
+		Uid: a.UID, Gid: a.GID, Rdev: a.Rdev, Size: a.Size,
+		Blksize: int32(a.Blksize), Blocks: a.Blocks,
+		Atim: a.Atime, Mtim: a.Mtime, Ctim: a.Ctime,
+	}
+}
