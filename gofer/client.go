@@ -118,9 +118,10 @@ func (c *Client) Readlink(f FID) (string, error) {
 
 // Open opens f with the open(2) flags (O_RDONLY, O_DIRECTORY, ...; no
 // O_CREAT) and returns the host descriptor the gofer passed back, with
-// close-on-exec set. The caller owns it. Write access, O_CREAT, O_TRUNC
-// and O_APPEND fail with EROFS while the gofer is read-only; devices,
-// FIFOs and sockets with EACCES; a symlink with ELOOP.
+// close-on-exec set. The caller owns it. Write access, O_TRUNC and
+// O_APPEND fail with EROFS on a read-only tree; O_CREAT is Create's job
+// (EINVAL here); devices, FIFOs and sockets fail with EACCES; a symlink
+// with ELOOP.
 func (c *Client) Open(f FID, flags int) (*os.File, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -259,7 +260,7 @@ func (c *Client) roundTrip(req *request) (reply, *os.File, error) {
 		closeAll(fds)
 		return reply{}, nil, fmt.Errorf("%v answered by %v", req.op, r.op)
 	}
-	wantFD := r.op == opRopen
+	wantFD := r.op == opRopen || r.op == opRcreate
 	if (len(fds) == 1) != wantFD || len(fds) > 1 {
 		closeAll(fds)
 		return reply{}, nil, fmt.Errorf("%v carried %d descriptors", r.op, len(fds))

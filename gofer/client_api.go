@@ -4,7 +4,7 @@ package gofer
 // the Client itself lives in client.go. The signatures change only
 // together with their callers in sentry/.
 
-import "errors"
+import "golang.org/x/sys/unix"
 
 // FID names one file the gofer holds open for the client (an O_PATH
 // descriptor on the gofer's side). FIDs are not reused while open; FID 0
@@ -22,13 +22,20 @@ type Attr struct {
 
 // AttachMount returns a FID for the root of the bind mount the gofer was
 // started with for destination dest (the mount's path in the container,
-// as config.json names it). The gofer opens every bind mount's source
-// before it confines itself and serves each beneath its own root.
-//
-// The write-operations work fills this in (protocol op, server side,
-// `moat gofer --mount` flags); the mount-tree work codes against it.
+// as config.json names it, cleaned). The gofer opens every bind mount's
+// source before it confines itself and serves each beneath its own root;
+// a bind of a single file attaches that file. ENOENT when the gofer has
+// no bind mount for dest.
 func (c *Client) AttachMount(dest string) (FID, Attr, error) {
-	return 0, Attr{}, errNoMounts
+	if len(dest) == 0 || len(dest) > maxTarget {
+		return 0, Attr{}, unix.EINVAL
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := c.allocFID()
+	r, _, err := c.call(&request{op: opTattachmount, fid: id, name: dest})
+	if err != nil {
+		return 0, Attr{}, err
+	}
+	return id, r.attr, nil
 }
-
-var errNoMounts = errors.New("gofer: bind mounts are not implemented yet")

@@ -15,6 +15,23 @@ import (
 // CAP_FOWNER on files it does not own.
 var KeptCapabilities = []uintptr{unix.CAP_DAC_OVERRIDE, unix.CAP_DAC_READ_SEARCH, unix.CAP_FOWNER}
 
+// WritableCapabilities are what a gofer serving a writable tree keeps on
+// top of KeptCapabilities: CAP_CHOWN to give files it creates the
+// application's owner (and to carry out the chown the sentry allowed),
+// CAP_FSETID so chmod keeps set-group-ID bits on files whose group the
+// gofer is not in. (CAP_FOWNER already covers chmod and utimes of files
+// it does not own; linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH.)
+var WritableCapabilities = []uintptr{unix.CAP_CHOWN, unix.CAP_FSETID}
+
+// capabilities returns the capabilities a gofer keeps.
+func capabilities(writable bool) []uintptr {
+	caps := append([]uintptr(nil), KeptCapabilities...)
+	if writable {
+		caps = append(caps, WritableCapabilities...)
+	}
+	return caps
+}
+
 // Confine shuts the calling gofer process into root and installs its
 // seccomp filter. The process must have been started in a mount namespace
 // of its own (CLONE_NEWNS) and as root; Confine refuses to run in the
@@ -37,7 +54,7 @@ var KeptCapabilities = []uintptr{unix.CAP_DAC_OVERRIDE, unix.CAP_DAC_READ_SEARCH
 // this thread has them cut. The other threads keep theirs but run only
 // the runtime, under the same seccomp filter (installed on all threads),
 // which refuses every call where a capability would matter.
-func Confine(root string) error {
+func Confine(root string, readOnly bool) error {
 	runtime.LockOSThread()
 	if err := checkOwnMountNS(); err != nil {
 		return err
@@ -68,19 +85,22 @@ func Confine(root string) error {
 			return fmt.Errorf("gofer: hiding %s: %w", m, err)
 		}
 	}
-	if err := readOnly(); err != nil {
+	if err := lockMounts(readOnly); err != nil {
 		return err
 	}
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("gofer: chdir /: %w", err)
 	}
-	if err := dropCapabilities(); err != nil {
+	// The served tree carries the sentry's umask-applied modes as they
+	// are; umask is set now, as the filter may refuse it later.
+	unix.Umask(0)
+	if err := dropCapabilities(capabilities(!readOnly)); err != nil {
 		return err
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("gofer: no_new_privs: %w", err)
 	}
-	return installFilter()
+	return installFilter(!readOnly)
 }
 
 // checkOwnMountNS refuses to touch mounts in the namespace of the process
@@ -130,33 +150,37 @@ func pivotInto(dir string) error {
 	return nil
 }
 
-// readOnly makes every mount under the new root read-only, nosuid and
-// nodev: a wall under the server's own refusal of writes and devices.
-// noexec is not set: the sentry maps executables from the descriptors
-// the gofer hands out.
-func readOnly() error {
-	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+// lockMounts makes every mount under the new root nosuid and nodev, and
+// read-only when readOnly: a wall under the server's own refusal of
+// writes and devices. noexec is not set: the sentry maps executables
+// from the descriptors the gofer hands out.
+func lockMounts(readOnly bool) error {
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_NOSUID | unix.MS_NODEV)
+	if readOnly {
+		attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
+		flags |= unix.MS_RDONLY
+	}
 	err := unix.MountSetattr(unix.AT_FDCWD, "/", unix.AT_RECURSIVE, &attr)
 	if err == nil {
 		return nil
 	}
 	if err != unix.ENOSYS {
-		return fmt.Errorf("gofer: making mounts read-only: %w", err)
+		return fmt.Errorf("gofer: setting mount attributes: %w", err)
 	}
 	// Before Linux 5.12: the top mount only.
-	flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV)
 	if err := unix.Mount("", "/", "", flags, ""); err != nil {
-		return fmt.Errorf("gofer: remounting / read-only: %w", err)
+		return fmt.Errorf("gofer: remounting /: %w", err)
 	}
 	return nil
 }
 
 // dropCapabilities cuts the bounding, ambient and inheritable sets to
-// nothing but KeptCapabilities, and the effective and permitted sets of
-// the calling thread to KeptCapabilities.
-func dropCapabilities() error {
+// nothing but kept, and the effective and permitted sets of the calling
+// thread to kept.
+func dropCapabilities(kept []uintptr) error {
 	keep := map[uintptr]bool{}
-	for _, c := range KeptCapabilities {
+	for _, c := range kept {
 		keep[c] = true
 	}
 	for c := uintptr(0); c <= 63; c++ {
@@ -175,7 +199,7 @@ func dropCapabilities() error {
 		return fmt.Errorf("gofer: clearing ambient capabilities: %w", err)
 	}
 	var data [2]unix.CapUserData
-	for _, c := range KeptCapabilities {
+	for _, c := range kept {
 		data[c/32].Effective |= 1 << (c % 32)
 		data[c/32].Permitted |= 1 << (c % 32)
 	}

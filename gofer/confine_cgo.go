@@ -5,4 +5,4 @@ package gofer
 import "moat/gofer/filter"
 
 // installFilter loads the gofer's seccomp filter (libseccomp, so cgo).
-func installFilter() error { return filter.Install() }
+func installFilter(writable bool) error { return filter.Install(writable) }

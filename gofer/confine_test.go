@@ -38,7 +38,10 @@ func childMain(mode string) int {
 	if mode == "caps" {
 		return childCaps()
 	}
-	if err := Confine(os.Getenv(envRoot)); err != nil {
+	if mode == "serve-rw" {
+		return childServeWritable()
+	}
+	if err := Confine(os.Getenv(envRoot), true); err != nil {
 		fmt.Fprintln(os.Stderr, "child: Confine:", err)
 		return 2
 	}
@@ -146,7 +149,7 @@ func childEscape(outside string) int {
 // /proc stays readable) and prints what the kernel says this thread has.
 func childCaps() int {
 	runtime.LockOSThread()
-	if err := dropCapabilities(); err != nil {
+	if err := dropCapabilities(KeptCapabilities); err != nil {
 		fmt.Println("dropCapabilities:", err)
 		return 1
 	}
@@ -159,6 +162,34 @@ func childCaps() int {
 		if strings.HasPrefix(line, "Cap") {
 			fmt.Println(line)
 		}
+	}
+	return 0
+}
+
+// childServeWritable serves the tree writable, with the directory of the
+// outside file bind-mounted read-write at /data and the file itself
+// read-only at /etc/secret, confined with the writable filter.
+func childServeWritable() int {
+	outside := os.Getenv(envOutside)
+	data, err := OpenBindMount("/data", filepath.Dir(outside), false)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 2
+	}
+	secret, err := OpenBindMount("/etc/secret", outside, true)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 2
+	}
+	if err := Confine(os.Getenv(envRoot), false); err != nil {
+		fmt.Fprintln(os.Stderr, "child: Confine:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	t := Tree{Root: "/", Mounts: []*BindMount{data, secret}}
+	if err := ServeTree(t, os.NewFile(3, "sock"), log); err != nil {
+		fmt.Fprintln(os.Stderr, "child: Serve:", err)
+		return 1
 	}
 	return 0
 }
@@ -354,5 +385,104 @@ func TestConfinedServe(t *testing.T) {
 			}
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestConfinedServeWritable runs every write operation against a real
+// confined writable gofer: the filter must allow what the server uses
+// (a missing call kills it with SIGSYS), writes must land in the tree
+// and in the read-write bind, the read-only bind must refuse them, and
+// the read-only bind's clone must be read-only in the kernel too.
+func TestConfinedServeWritable(t *testing.T) {
+	tree, outside := confinedTree(t)
+	cs, ss := socketpair(t)
+	cmd, out := child(t, "serve-rw", tree, outside, ss)
+	ss.Close()
+	c, err := NewClient(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		c.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("gofer exit after client EOF: %v\n%s", err, out)
+		}
+	}()
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", what, err, out)
+		}
+	}
+	root, _, err := c.Attach()
+	must("Attach", err)
+	nf, a, f, err := c.Create(root, "new", unix.O_RDWR, 0o640, 1000, 1000)
+	must("Create", err)
+	_, err = f.WriteString("written")
+	must("write", err)
+	f.Close()
+	if a.UID != 1000 || a.GID != 1000 || a.Mode != unix.S_IFREG|0o640 {
+		t.Errorf("created attr uid %d gid %d mode %o", a.UID, a.GID, a.Mode)
+	}
+	must("Mkdir", c.Mkdir(root, "d", 0o755, 1000, 1000))
+	must("Mknod", c.Mknod(root, "fifo", unix.S_IFIFO|0o600, 0, 0))
+	must("Symlink", c.Symlink(root, "sl", "new", 0, 0))
+	must("Link", c.Link(nf, root, "hard"))
+	must("SetAttr", c.SetAttr(nf, SetAttr{Mask: SetMode | SetUID | SetGID | SetSize | SetTimes,
+		Mode: 0o600, UID: 7, GID: 8, Size: 3, Atime: [2]int64{1, 0}, Mtime: [2]int64{2, 0}}))
+	_, err = c.StatFS(root)
+	must("StatFS", err)
+	must("SetXattr", c.SetXattr(nf, "user.k", []byte("v"), 0))
+	if v, err := c.GetXattr(nf, "user.k"); err != nil && err != unix.EOPNOTSUPP || err == nil && string(v) != "v" {
+		t.Errorf("GetXattr = %q, %v", v, err)
+	}
+	_, err = c.ListXattr(nf)
+	must("ListXattr", err)
+	must("Rename", c.Rename(root, "new", root, "renamed", 0))
+	must("Unlink", c.Unlink(root, "hard", 0))
+	must("Rmdir", c.Unlink(root, "d", unix.AT_REMOVEDIR))
+	var st unix.Stat_t
+	must("stat renamed", unix.Lstat(filepath.Join(tree, "renamed"), &st))
+	if st.Size != 3 || st.Uid != 7 || st.Gid != 8 || st.Mode != unix.S_IFREG|0o600 || st.Mtim.Sec != 2 {
+		t.Errorf("renamed: size %d uid %d gid %d mode %o mtime %d", st.Size, st.Uid, st.Gid, st.Mode, st.Mtim.Sec)
+	}
+	// The read-write bind.
+	data, _, err := c.AttachMount("/data")
+	must("AttachMount /data", err)
+	_, _, f, err = c.Create(data, "made-in-bind", unix.O_WRONLY, 0o644, 0, 0)
+	must("Create in bind", err)
+	f.Close()
+	if _, err := os.Stat(filepath.Join(filepath.Dir(outside), "made-in-bind")); err != nil {
+		t.Errorf("file created in the bind is not in its source: %v", err)
+	}
+	if err := c.Rename(data, "made-in-bind", root, "moved", 0); err != unix.EXDEV {
+		t.Errorf("rename across trees = %v, want EXDEV", err)
+	}
+	// The read-only single-file bind.
+	sec, _, err := c.AttachMount("/etc/secret")
+	must("AttachMount /etc/secret", err)
+	if f, err := c.Open(sec, unix.O_RDONLY); err != nil {
+		t.Errorf("open read-only bound file: %v", err)
+	} else {
+		b, _ := io.ReadAll(f)
+		f.Close()
+		if string(b) != "host secret\n" {
+			t.Errorf("bound file reads %q", b)
+		}
+	}
+	for what, err := range map[string]error{
+		"open for write": func() error { _, err := c.Open(sec, unix.O_WRONLY); return err }(),
+		"setattr":        c.SetAttr(sec, SetAttr{Mask: SetMode, Mode: 0o600}),
+		"link":           c.Link(sec, root, "secret-link"),
+	} {
+		if err != unix.EROFS && err != unix.EXDEV {
+			t.Errorf("%s on the read-only bind = %v, want EROFS/EXDEV", what, err)
+		}
+	}
+	if _, _, err := c.AttachMount("/nope"); err != unix.ENOENT {
+		t.Errorf("AttachMount of an unknown destination = %v, want ENOENT", err)
+	}
+	if err := c.Mknod(root, "dev", unix.S_IFCHR|0o600, 0, 0); err != unix.EPERM {
+		t.Errorf("mknod of a device = %v, want EPERM", err)
 	}
 }

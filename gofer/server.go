@@ -19,11 +19,23 @@ type node struct {
 	// refs counts the FID that names this node plus every node walked
 	// from it (which keep it as parent). The descriptor closes at zero.
 	refs int
+	// tree is the attach point the node was walked from: the root or one
+	// bind mount. It says whether writes are allowed, and links and
+	// renames never cross trees (EXDEV).
+	tree *tree
+}
+
+// tree is one attach point the server serves.
+type tree struct {
+	name     string // "/" for the root, else the bind mount's destination
+	readOnly bool
 }
 
 // server is the state of one connection. It is used by one goroutine only.
 type server struct {
 	rootfd int // O_PATH descriptor of the served tree
+	root   *tree
+	mounts map[string]*BindMount
 	sock   int
 	log    *slog.Logger
 
@@ -36,29 +48,59 @@ type server struct {
 	oob  []byte
 }
 
-// Serve answers the gofer protocol on sock for the directory tree at root
-// until the peer closes its end (then it returns nil) or the socket fails.
-// After Confine, root is "/"; its last component must not be a symlink.
-// sock must be a connected SOCK_SEQPACKET
-// socket. Requests are handled one at a time, on the calling goroutine,
-// so the host calls all come from the thread Confine locked. log may be
-// nil.
+// Serve answers the gofer protocol on sock for the directory tree at root,
+// read-only and without bind mounts, until the peer closes its end (then
+// it returns nil) or the socket fails. See ServeTree.
 func Serve(root string, sock *os.File, log *slog.Logger) error {
+	return ServeTree(Tree{Root: root, ReadOnly: true}, sock, log)
+}
+
+// Tree is what one gofer serves: a root directory, writable or not, and
+// the bind mounts opened (before confinement) by OpenBindMount.
+type Tree struct {
+	// Root is the served root directory; after Confine it is "/". Its
+	// last component must not be a symlink.
+	Root string
+	// ReadOnly refuses every write under Root with EROFS (root.readonly).
+	ReadOnly bool
+	// Mounts are the bind mounts, attached by destination. ServeTree
+	// closes them when it returns.
+	Mounts []*BindMount
+}
+
+// ServeTree answers the gofer protocol on sock for t until the peer
+// closes its end (then it returns nil) or the socket fails. sock must be
+// a connected SOCK_SEQPACKET socket. Requests are handled one at a time,
+// on the calling goroutine, so the host calls all come from the thread
+// Confine locked. The process umask is set to 0: the sentry applies the
+// application's. log may be nil.
+func ServeTree(t Tree, sock *os.File, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	rootfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	defer func() {
+		for _, m := range t.Mounts {
+			m.Close()
+		}
+	}()
+	rootfd, err := unix.Open(t.Root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("gofer: opening root %q: %w", root, err)
+		return fmt.Errorf("gofer: opening root %q: %w", t.Root, err)
 	}
+	unix.Umask(0)
 	s := &server{
 		rootfd: rootfd,
+		root:   &tree{name: "/", readOnly: t.ReadOnly},
+		mounts: make(map[string]*BindMount, len(t.Mounts)),
 		sock:   int(sock.Fd()), // Fd puts the socket in blocking mode.
 		log:    log,
 		fids:   make(map[FID]*node),
 		enc:    encoder{b: make([]byte, 0, MaxMessage)},
 		rbuf:   make([]byte, MaxMessage),
 		oob:    make([]byte, unix.CmsgSpace(4*4)),
+	}
+	for _, m := range t.Mounts {
+		s.mounts[m.dest] = m
 	}
 	defer s.closeAll()
 	err = s.loop()
@@ -144,7 +186,7 @@ func (s *server) handle(req *request) (reply, int) {
 	case opTclunk:
 		rep, err = s.clunk(req)
 	default:
-		err = unix.EPROTO
+		rep, fd, err = s.handleWrite(req)
 	}
 	if err != nil {
 		var e unix.Errno
@@ -197,7 +239,7 @@ func (s *server) attach(req *request) (reply, error) {
 		_ = unix.Close(fd)
 		return reply{}, err
 	}
-	s.fids[req.fid] = &node{fd: fd, refs: 1}
+	s.fids[req.fid] = &node{fd: fd, refs: 1, tree: s.root}
 	return reply{op: opRattach, attr: a}, nil
 }
 
@@ -222,7 +264,7 @@ func (s *server) walk(req *request) (reply, error) {
 		return reply{}, err
 	}
 	dir.refs++
-	s.fids[req.newID] = &node{fd: fd, parent: dir, name: req.name, refs: 1}
+	s.fids[req.newID] = &node{fd: fd, parent: dir, name: req.name, refs: 1, tree: dir.tree}
 	return reply{op: opRwalk, attr: a}, nil
 }
 
@@ -285,38 +327,36 @@ const openAllowed = unix.O_ACCMODE | unix.O_DIRECTORY | unix.O_NONBLOCK | unix.O
 	unix.O_LARGEFILE | unix.O_NOATIME | unix.O_DIRECT | unix.O_SYNC | unix.O_DSYNC |
 	unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_EXCL
 
-// checkOpenFlags refuses what a read-only gofer cannot do (EROFS) and
-// flags it does not know (EINVAL).
-func checkOpenFlags(flags int) error {
+// openWriteFlags are the flags Open accepts on a writable tree only.
+const openWriteFlags = unix.O_TRUNC | unix.O_APPEND
+
+// checkOpenFlags refuses writes to a read-only tree (EROFS), creation
+// (Tcreate's job) and flags it does not know (EINVAL).
+func checkOpenFlags(flags int, readOnly bool) error {
 	switch {
 	case flags&unix.O_ACCMODE == unix.O_ACCMODE:
 		return unix.EINVAL
-	case flags&unix.O_ACCMODE != unix.O_RDONLY:
-		return unix.EROFS
-	case flags&(unix.O_CREAT|unix.O_TRUNC|unix.O_APPEND) != 0:
-		return unix.EROFS
 	case flags&unix.O_TMPFILE == unix.O_TMPFILE:
+		return unix.EOPNOTSUPP
+	case flags&unix.O_CREAT != 0:
+		return unix.EINVAL
+	case readOnly && (flags&unix.O_ACCMODE != unix.O_RDONLY || flags&openWriteFlags != 0):
 		return unix.EROFS
-	case flags&^openAllowed != 0:
+	case flags&^(openAllowed|openWriteFlags) != 0:
 		// O_PATH among them: the sentry keeps O_PATH files itself.
 		return unix.EINVAL
 	}
 	return nil
 }
 
-// open reopens a node for I/O. A directory is reopened through its own
-// descriptor ("."), which names exactly that inode. Anything else is
-// reopened by name from its parent; the name may have been replaced on
-// the host since the walk, so the new descriptor must be the same inode
-// (else ESTALE), and it is opened O_NONBLOCK so a FIFO swapped in cannot
-// block the server.
+// open reopens a node for I/O.
 func (s *server) open(req *request) (reply, int, error) {
 	n, err := s.lookup(req.fid)
 	if err != nil {
 		return reply{}, -1, err
 	}
 	flags := int(req.flags)
-	if err := checkOpenFlags(flags); err != nil {
+	if err := checkOpenFlags(flags, n.tree.readOnly); err != nil {
 		return reply{}, -1, err
 	}
 	want, err := fstat(n.fd)
@@ -326,39 +366,67 @@ func (s *server) open(req *request) (reply, int, error) {
 	if err := openableType(want.Mode); err != nil {
 		return reply{}, -1, err
 	}
-	flags |= unix.O_NOCTTY | unix.O_NONBLOCK
-	var fd int
-	switch {
-	case want.Mode&unix.S_IFMT == unix.S_IFDIR:
-		fd, err = unix.Openat(n.fd, ".", flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	case n.parent == nil:
-		return reply{}, -1, fmt.Errorf("fid %d: non-directory without a parent", req.fid)
-	default:
-		fd, err = s.openBeneath(n.parent.fd, n.name, flags)
+	if want.Mode&unix.S_IFMT == unix.S_IFDIR && (flags&unix.O_ACCMODE != unix.O_RDONLY || flags&unix.O_TRUNC != 0) {
+		return reply{}, -1, unix.EISDIR
 	}
+	fd, err := s.reopen(n, &want, flags)
 	if err != nil {
 		return reply{}, -1, err
+	}
+	return reply{op: opRopen}, fd, nil
+}
+
+// reopen opens the file n names with flags, for I/O. A directory is
+// reopened through its own descriptor ("."), which names exactly that
+// inode. Anything else is reopened by name from its parent; the name may
+// have been replaced on the host since the walk, so the new descriptor
+// must be the same inode as want (else ESTALE), and it is opened
+// O_NONBLOCK so a FIFO swapped in cannot block the server. O_NONBLOCK is
+// cleared afterwards unless flags ask for it. With O_TRUNC the file is
+// opened without it and truncated only once it is known to be the right
+// inode.
+func (s *server) reopen(n *node, want *Attr, flags int) (int, error) {
+	trunc := flags&unix.O_TRUNC != 0
+	oflags := flags&^unix.O_TRUNC | unix.O_NOCTTY | unix.O_NONBLOCK
+	var fd int
+	var err error
+	switch {
+	case want.Mode&unix.S_IFMT == unix.S_IFDIR:
+		fd, err = unix.Openat(n.fd, ".", oflags|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	case n.parent == nil:
+		return -1, fmt.Errorf("non-directory without a parent")
+	default:
+		fd, err = s.openBeneath(n.parent.fd, n.name, oflags)
+	}
+	if err != nil {
+		return -1, err
 	}
 	got, err := fstat(fd)
 	if err != nil {
 		_ = unix.Close(fd)
-		return reply{}, -1, err
+		return -1, err
 	}
 	if got.Dev != want.Dev || got.Ino != want.Ino || got.Mode&unix.S_IFMT != want.Mode&unix.S_IFMT {
 		_ = unix.Close(fd)
-		return reply{}, -1, unix.ESTALE
+		return -1, unix.ESTALE
 	}
-	if int(req.flags)&unix.O_NONBLOCK == 0 {
+	if trunc && got.Mode&unix.S_IFMT == unix.S_IFREG {
+		if err := unix.Ftruncate(fd, 0); err != nil {
+			_ = unix.Close(fd)
+			return -1, err
+		}
+	}
+	if flags&unix.O_NONBLOCK == 0 {
 		fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 		if err == nil {
 			_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl&^unix.O_NONBLOCK)
 		}
 		if err != nil {
 			_ = unix.Close(fd)
-			return reply{}, -1, err
+			return -1, err
 		}
 	}
-	return reply{op: opRopen}, fd, nil
+	return fd, nil
 }
 
 // openableType says which file types Open hands out: regular files and

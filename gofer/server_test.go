@@ -226,10 +226,10 @@ func TestOpenRefused(t *testing.T) {
 	}{
 		{"write", file, unix.O_WRONLY, unix.EROFS},
 		{"rdwr", file, unix.O_RDWR, unix.EROFS},
-		{"creat", file, unix.O_RDONLY | unix.O_CREAT, unix.EROFS},
+		{"creat", file, unix.O_RDONLY | unix.O_CREAT, unix.EINVAL},
 		{"trunc", file, unix.O_RDONLY | unix.O_TRUNC, unix.EROFS},
 		{"append", file, unix.O_RDONLY | unix.O_APPEND, unix.EROFS},
-		{"tmpfile", file, unix.O_RDONLY | unix.O_TMPFILE, unix.EROFS},
+		{"tmpfile", file, unix.O_RDONLY | unix.O_TMPFILE, unix.EOPNOTSUPP},
 		{"path", file, unix.O_PATH, unix.EINVAL},
 		{"accmode3", file, unix.O_ACCMODE, unix.EINVAL},
 		{"fifo", fifo, unix.O_RDONLY, unix.EACCES},
@@ -499,6 +499,12 @@ func FuzzServerHandle(f *testing.F) {
 	add(request{op: opTreadlink, fid: 4})
 	add(request{op: opTclunk, fid: 2})
 	add(request{op: opTopen, fid: 2, flags: unix.O_DIRECTORY})
+	add(request{op: opTcreate, fid: 1, newID: 5, name: "new", mode: 0o644})
+	add(request{op: opTrename, fid: 1, name: "link", dir2: 1, name2: "x"})
+	add(request{op: opTsetattr, fid: 3, flags: SetMode, mode: 0o600})
+	add(request{op: opTgetxattr, fid: 3, name: "user.x"})
+	add(request{op: opTstatfs, fid: 1})
+	add(request{op: opTattachmount, fid: 6, name: "/m"})
 	f.Add(seed)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		before := countFDs(t)
@@ -506,7 +512,8 @@ func FuzzServerHandle(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &server{rootfd: rootfd, greeted: true, fids: map[FID]*node{}, log: slogDiscard}
+		s := &server{rootfd: rootfd, root: &tree{name: "/", readOnly: true}, greeted: true,
+			fids: map[FID]*node{}, mounts: map[string]*BindMount{}, log: slogDiscard}
 		d := decoder{b: in}
 		for len(d.b) > 0 {
 			n := d.u16()

@@ -34,8 +34,9 @@ func bootProgram(t *testing.T, name string) string {
 }
 
 // boot runs /NAME with args in a sandbox over root and returns its
-// standard output and exit status.
-func boot(t *testing.T, root string, args []string, strace io.Writer) (string, kernel.ExitStatus) {
+// standard output and exit status; opts adjust the kernel's config
+// (credentials, say) before it starts.
+func boot(t *testing.T, root string, args []string, strace io.Writer, opts ...func(*kernel.Config)) (string, kernel.ExitStatus) {
 	t.Helper()
 	p, err := ptrace.New()
 	if err != nil {
@@ -70,7 +71,7 @@ func boot(t *testing.T, root string, args []string, strace io.Writer) (string, k
 	}
 	defer r.Close()
 
-	k, err := kernel.New(kernel.Config{
+	cfg := kernel.Config{
 		Platform: p,
 		Root:     client,
 		Stdio:    [3]int{int(stdin.Fd()), int(w.Fd()), int(w.Fd())},
@@ -79,7 +80,11 @@ func boot(t *testing.T, root string, args []string, strace io.Writer) (string, k
 		Cwd:      "/",
 		Table:    syscalls.Table(),
 		Strace:   strace,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	k, err := kernel.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

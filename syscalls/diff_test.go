@@ -15,7 +15,7 @@ import (
 
 // diffPrograms are the testdata programs of the differential tests, each
 // compiled statically (with pthreads) into one root directory.
-var diffPrograms = []string{"proc_wait", "proc_exec", "proc_threads", "proc_signals"}
+var diffPrograms = []string{"proc_wait", "proc_exec", "proc_threads", "proc_signals", "proc_execfmt", "proc_fp"}
 
 // diffRoot compiles the differential programs into a fresh root directory
 // and adds the files the exec tests use.
@@ -41,6 +41,30 @@ func diffRoot(t *testing.T) string {
 		{"script", "#!/proc_exec  scriptarg \n", 0o755},
 		{"loop1", "#!/loop2\n", 0o755},
 		{"loop2", "#!/loop1\n", 0o755},
+		// proc_execfmt's scripts: sc1 runs it, scN runs sc(N-1).
+		{"sc1", "#!/proc_execfmt\n", 0o755},
+		{"sc2", "#!/sc1\n", 0o755},
+		{"sc3", "#!/sc2\n", 0o755},
+		{"sc4", "#!/sc3\n", 0o755},
+		{"sc5", "#!/sc4\n", 0o755},
+		{"sc6", "#!/sc5\n", 0o755},
+		{"emptyinterp", "#!", 0o755},
+		{"blankinterp", "#! \t \n", 0o755},
+		{"longarg", "#!/proc_execfmt " + strings.Repeat("a", 300) + "\n", 0o755},
+		{"longname", "#!/" + strings.Repeat("x", 300) + "\n", 0o755},
+		{"relscript", "#!proc_execfmt rel\n", 0o755},
+	}
+	if err := os.Mkdir(filepath.Join(root, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// xonly is proc_execfmt with only execute bits: exec needs no read
+	// permission.
+	exe, err := os.ReadFile(filepath.Join(root, "proc_execfmt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "xonly"), exe, 0o111); err != nil {
+		t.Fatal(err)
 	}
 	for _, f := range files {
 		if err := os.WriteFile(filepath.Join(root, f.name), []byte(f.data), f.mode); err != nil {

@@ -68,7 +68,13 @@ func sysFcntl(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	f.DecRef()
+	defer f.DecRef()
+	if ret, ok, err := fcntlPipe(t, f, cmd, a[2]); ok {
+		return ret, err
+	}
+	if ret, ok, err := fcntlLock(t, f, cmd, a[2]); ok {
+		return ret, err
+	}
 	return 0, unix.EINVAL
 }
 

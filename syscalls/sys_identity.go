@@ -125,7 +125,7 @@ func sysUname(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 	putCString(b[2*utsLen:3*utsLen], unameRelease)
 	putCString(b[3*utsLen:4*utsLen], unameVersion)
 	putCString(b[4*utsLen:5*utsLen], arch.Name)
-	putCString(b[5*utsLen:6*utsLen], "(none)")
+	putCString(b[5*utsLen:6*utsLen], t.Kernel().Domainname())
 	return 0, copyOutAll(t, args[0], b)
 }
 

@@ -82,6 +82,7 @@ func allSubjects() [][]entry {
 		mountSyscalls,
 		mmSyscalls,
 		identitySyscalls,
+		credsSyscalls,
 		threadSyscalls,
 		processSyscalls,
 		futexSyscalls,

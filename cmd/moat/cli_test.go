@@ -157,7 +157,7 @@ func TestDoOptions(t *testing.T) {
 	}
 	s := co.config
 	cwd, _ := os.Getwd()
-	if s.Root.Path != "/" || !s.Root.Readonly || s.Process.Cwd != cwd || s.Hostname != "moat" ||
+	if s.Root.Path != "/" || s.Annotations[overlayAnnotation] != overlayMemory || s.Process.Cwd != cwd || s.Hostname != "moat" ||
 		s.Process.User.UID != uint32(os.Getuid()) || len(s.Process.Env) != len(os.Environ()) {
 		t.Fatalf("do spec = %+v, process %+v", s, s.Process)
 	}

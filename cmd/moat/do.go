@@ -36,9 +36,10 @@ var doCommand = &cli.Command{
 }
 
 // doOptions makes the configuration of a `moat do` sandbox: the host's
-// root read-only, the caller's environment, working directory and
-// credentials, hostname "moat", and the host network (no network
-// namespace).
+// root under an in-memory overlay (writes never reach the host), the
+// sandbox's own /proc, /dev, /dev/pts, /dev/shm and /sys, the caller's
+// environment, working directory and credentials, hostname "moat", and
+// the host network (no network namespace).
 func doOptions(args []string) (createOptions, error) {
 	// Look the command up now for an early, clear error; the sentry
 	// resolves it again in the root it sees, which is the same tree.
@@ -59,7 +60,12 @@ func doOptions(args []string) (createOptions, error) {
 	}
 	s := &specs.Spec{
 		Version: specs.Version,
-		Root:    &specs.Root{Path: "/", Readonly: true},
+		// The host's root, its writes kept in the sentry's memory:
+		// the program may write anywhere and sees its own changes,
+		// the host sees none of them.
+		Root:        &specs.Root{Path: "/"},
+		Annotations: map[string]string{overlayAnnotation: overlayMemory},
+		Mounts:      doMounts(),
 		Process: &specs.Process{
 			Args: args,
 			Env:  os.Environ(),
@@ -77,4 +83,19 @@ func doOptions(args []string) (createOptions, error) {
 	}
 	id := fmt.Sprintf("do-%d-%s", os.Getpid(), hex.EncodeToString(rnd[:]))
 	return createOptions{id: id, config: s}, nil
+}
+
+// doMounts are the mounts of a `moat do` sandbox: the sandbox's own
+// kernel views instead of the host's (/proc, /sys, /dev with the
+// standard devices, /dev/pts, /dev/shm). /tmp stays the host's, seen
+// through the overlay: the program reads what is there, and its own
+// files vanish with the sandbox.
+func doMounts() []specs.Mount {
+	return []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+	}
 }

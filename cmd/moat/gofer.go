@@ -19,6 +19,8 @@ var goferCommand = &cli.Command{
 	Hidden: true,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "root", Required: true, Usage: "directory tree to serve"},
+		&cli.BoolFlag{Name: "writable", Usage: "serve the root read-write (config.json root.readonly false); read-only without it"},
+		&cli.StringSliceFlag{Name: "mount", Usage: "bind mount `DEST=SRC[:ro]`: serve host SRC (a directory or a file) for container path DEST"},
 	},
 	Action: func(ctx *cli.Context) error {
 		if err := checkOwnMountNS("gofer"); err != nil {
@@ -31,11 +33,32 @@ var goferCommand = &cli.Command{
 		// Load the local time zone (log records format times) while
 		// /etc/localtime is still the host's, not the served tree's.
 		time.Now().Zone()
-		if err := gofer.Confine(ctx.String("root")); err != nil {
+		// Bind sources are host paths: open them all before Confine
+		// hides the host.
+		var mounts []*gofer.BindMount
+		for _, spec := range ctx.StringSlice("mount") {
+			dest, src, ro, err := gofer.ParseMountFlag(spec)
+			if err == nil {
+				var m *gofer.BindMount
+				m, err = gofer.OpenBindMount(dest, src, ro)
+				mounts = append(mounts, m)
+			}
+			if err != nil {
+				for _, m := range mounts {
+					if m != nil {
+						m.Close()
+					}
+				}
+				return err
+			}
+		}
+		writable := ctx.Bool("writable")
+		if err := gofer.Confine(ctx.String("root"), !writable); err != nil {
 			return err
 		}
-		// Confine pivoted into the root: it is "/" now. Serve runs on
-		// this goroutine, which Confine locked to its thread.
-		return gofer.Serve("/", sock, quietLogger(opts(ctx)))
+		// Confine pivoted into the root: it is "/" now. ServeTree runs
+		// on this goroutine, which Confine locked to its thread.
+		t := gofer.Tree{Root: "/", ReadOnly: !writable, Mounts: mounts}
+		return gofer.ServeTree(t, sock, quietLogger(opts(ctx)))
 	},
 }

@@ -83,7 +83,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			specCommand, createCommand, startCommand, stateCommand, killCommand,
 			deleteCommand, runCommand, listCommand, psCommand, doCommand, syscallsCommand,
-			sandboxCommand, goferCommand,
+			featuresCommand, sandboxCommand, goferCommand,
 		},
 		// Errors are printed by report, once, in one format.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -130,7 +130,8 @@ func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err erro
 			sb.close()
 		}
 	}()
-	sock, err := startGofer(o, s.Root.Path, log)
+	goferArgs := append(goferRootArgs(s), goferMountArgs(s, bundle)...)
+	sock, err := startGofer(o, s.Root.Path, goferArgs, log)
 	if err != nil {
 		return nil, err
 	}
@@ -164,9 +165,13 @@ func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err erro
 		UID:            s.Process.User.UID,
 		GID:            s.Process.User.GID,
 		AdditionalGIDs: s.Process.User.AdditionalGids,
+		Umask:          s.Process.User.Umask,
 		Hostname:       s.Hostname,
 		Table:          syscalls.Table(),
 		Log:            log,
+	}
+	if err := mountConfig(&cfg, s); err != nil {
+		return nil, err
 	}
 	if o.strace {
 		cfg.Strace = o.logOut
@@ -225,9 +230,9 @@ func quietLogger(o *options) *slog.Logger {
 	return slog.New(h)
 }
 
-// startGofer starts `moat gofer` serving rootfs and returns the sentry's
-// end of their socket.
-func startGofer(o *options, rootfs string, log *slog.Logger) (*os.File, error) {
+// startGofer starts `moat gofer` serving rootfs (extra are its mount and
+// read-only flags) and returns the sentry's end of their socket.
+func startGofer(o *options, rootfs string, extra []string, log *slog.Logger) (*os.File, error) {
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("gofer socket: %w", err)
@@ -237,6 +242,7 @@ func startGofer(o *options, rootfs string, log *slog.Logger) (*os.File, error) {
 	defer theirs.Close()
 	args := append([]string{"moat"}, o.globalArgs()...)
 	args = append(args, "gofer", "--root", rootfs)
+	args = append(args, extra...)
 	var stderr io.Writer = os.Stderr
 	if o.logPath != "" {
 		stderr = nil

@@ -21,6 +21,8 @@ var common = []string{
 	// O_NONBLOCK the reopen uses, the socket, close.
 	"openat2", "fstat", "newfstatat", "statx", "readlinkat", "fcntl",
 	"recvmsg", "sendmsg", "close",
+	// Serve sets umask 0 (harmless: it only masks the gofer's own modes).
+	"umask",
 	// Logging to stderr.
 	"write", "writev",
 	// The Go runtime and glibc (cgo threads): memory, threads, signals,
@@ -34,6 +36,24 @@ var common = []string{
 	"nanosleep", "clock_gettime", "clock_nanosleep", "gettimeofday", "sched_yield",
 	"sched_getaffinity", "getrandom", "restart_syscall", "prlimit64",
 	"epoll_create1", "epoll_ctl", "epoll_pwait", "epoll_pwait2", "eventfd2", "pipe2",
+}
+
+// WriteSyscalls are the calls a gofer serving a writable tree adds to
+// Syscalls, each on a descriptor and a single component (the server
+// never resolves a path). The ones that could follow a symlink or make a
+// device are conditional (WriteConditional); fchmodat is absent because
+// it always follows (fchmodat2 does not with AT_EMPTY_PATH).
+var WriteSyscalls = []string{
+	"mkdirat", "symlinkat", "unlinkat", "renameat2", "fchmodat2", "fchmod", "ftruncate",
+	"fstatfs", "fgetxattr", "flistxattr", "fsetxattr", "fremovexattr",
+}
+
+// WriteConditional describes the conditional rules of a writable gofer.
+var WriteConditional = map[string]string{
+	"mknodat":   "only S_IFIFO or S_IFSOCK nodes",
+	"linkat":    "never with AT_SYMLINK_FOLLOW",
+	"fchownat":  "only with AT_SYMLINK_NOFOLLOW",
+	"utimensat": "only with AT_SYMLINK_NOFOLLOW",
 }
 
 // archOnly are the calls that exist under these names on one architecture
@@ -62,8 +82,9 @@ var Conditional = map[string]string{
 
 // Install loads the filter for the calling process: every thread (TSYNC),
 // with no_new_privs set. It is final: nothing can widen it afterwards.
-func Install() error {
-	f, err := build(runtime.GOARCH, unix.Getpid())
+// writable adds WriteSyscalls and WriteConditional.
+func Install(writable bool) error {
+	f, err := build(runtime.GOARCH, unix.Getpid(), writable)
 	if err != nil {
 		return err
 	}
@@ -76,7 +97,7 @@ func Install() error {
 
 // build makes the filter for arch; pid is the gofer's own, the only
 // target kill and tgkill may name.
-func build(arch string, pid int) (*seccomp.ScmpFilter, error) {
+func build(arch string, pid int, writable bool) (*seccomp.ScmpFilter, error) {
 	sarch, err := seccomp.GetArchFromString(map[string]string{"amd64": "amd64", "arm64": "arm64"}[arch])
 	if err != nil {
 		return nil, fmt.Errorf("gofer filter: architecture %q: %w", arch, err)
@@ -85,14 +106,14 @@ func build(arch string, pid int) (*seccomp.ScmpFilter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gofer filter: %w", err)
 	}
-	if err := fill(f, sarch, arch, pid); err != nil {
+	if err := fill(f, sarch, arch, pid, writable); err != nil {
 		f.Release()
 		return nil, err
 	}
 	return f, nil
 }
 
-func fill(f *seccomp.ScmpFilter, sarch seccomp.ScmpArch, arch string, pid int) error {
+func fill(f *seccomp.ScmpFilter, sarch seccomp.ScmpArch, arch string, pid int, writable bool) error {
 	native, err := seccomp.GetNativeArch()
 	if err != nil {
 		return fmt.Errorf("gofer filter: native architecture: %w", err)
@@ -117,7 +138,11 @@ func fill(f *seccomp.ScmpFilter, sarch seccomp.ScmpArch, arch string, pid int) e
 		}
 		return nr, nil
 	}
-	for _, name := range Syscalls(arch) {
+	names := Syscalls(arch)
+	if writable {
+		names = append(names, WriteSyscalls...)
+	}
+	for _, name := range names {
 		nr, err := lookup(name)
 		if err != nil {
 			return err
@@ -137,6 +162,15 @@ func fill(f *seccomp.ScmpFilter, sarch seccomp.ScmpArch, arch string, pid int) e
 		{"clone", 0, seccomp.CompareMaskedEqual, []uint64{unix.CLONE_THREAD, unix.CLONE_THREAD}},
 		{"tgkill", 0, seccomp.CompareEqual, []uint64{uint64(pid)}},
 		{"kill", 0, seccomp.CompareEqual, []uint64{uint64(pid)}},
+	}
+	if writable {
+		conds = append(conds,
+			cond{"mknodat", 2, seccomp.CompareMaskedEqual, []uint64{unix.S_IFMT, unix.S_IFIFO}},
+			cond{"mknodat", 2, seccomp.CompareMaskedEqual, []uint64{unix.S_IFMT, unix.S_IFSOCK}},
+			cond{"linkat", 4, seccomp.CompareMaskedEqual, []uint64{unix.AT_SYMLINK_FOLLOW, 0}},
+			cond{"fchownat", 4, seccomp.CompareMaskedEqual, []uint64{unix.AT_SYMLINK_NOFOLLOW, unix.AT_SYMLINK_NOFOLLOW}},
+			cond{"utimensat", 3, seccomp.CompareMaskedEqual, []uint64{unix.AT_SYMLINK_NOFOLLOW, unix.AT_SYMLINK_NOFOLLOW}},
+		)
 	}
 	for _, c := range conds {
 		nr, err := lookup(c.name)

@@ -10,14 +10,16 @@ import (
 func TestBuild(t *testing.T) {
 	for _, arch := range []string{"amd64", "arm64"} {
 		t.Run(arch, func(t *testing.T) {
-			f, err := build(arch, 1234)
-			if err != nil {
-				t.Fatal(err)
+			for _, writable := range []bool{false, true} {
+				f, err := build(arch, 1234, writable)
+				if err != nil {
+					t.Fatalf("writable %v: %v", writable, err)
+				}
+				f.Release()
 			}
-			f.Release()
 		})
 	}
-	if _, err := build("mips", 1); err == nil {
+	if _, err := build("mips", 1, false); err == nil {
 		t.Error("build for an unknown architecture succeeded")
 	}
 }
@@ -34,6 +36,16 @@ func TestNoDangerousCalls(t *testing.T) {
 			if slices.Contains(bad, name) {
 				t.Errorf("%s: %s is allowed without conditions", arch, name)
 			}
+		}
+	}
+	// A writable gofer may create and remove, but never follow a link,
+	// make a device, or change a mode through a path that follows links.
+	writeBad := []string{"mknodat", "linkat", "fchownat", "utimensat", "fchmodat", "chmod", "chown",
+		"lchown", "truncate", "open", "openat", "mount", "setxattr", "lsetxattr", "getxattr"}
+	for _, name := range WriteSyscalls {
+		creation := slices.Contains([]string{"mkdirat", "symlinkat", "unlinkat", "renameat2"}, name)
+		if slices.Contains(writeBad, name) || slices.Contains(bad, name) && !creation {
+			t.Errorf("%s is allowed without conditions in a writable gofer", name)
 		}
 	}
 }

@@ -2,17 +2,17 @@ package kernel
 
 import (
 	"moat/sentry/loader"
+	"moat/sentry/vfs"
 )
 
 // execOpener returns the loader's opener for the files an exec needs
 // besides the executable (the ELF interpreter, a "#!" interpreter): they
-// are opened with c's credentials and checked as execve checks its own
-// file. Paths resolve from the sandbox root; a relative interpreter path
-// is taken from "/" too, where Linux would use the working directory.
-func (k *Kernel) execOpener(c *Credentials) func(string) (loader.File, error) {
+// are checked with c's credentials as execve checks its own file, and
+// resolved as Linux's open_exec resolves them: in root, a relative path
+// from cwd (the task's working directory).
+func (k *Kernel) execOpener(c *Credentials, root, cwd vfs.Location) func(string) (loader.File, error) {
 	return func(p string) (loader.File, error) {
-		root := k.vfs.Root()
-		f, err := k.openExecutable(c.VFS(), root, root, p, 0)
+		f, err := k.openExecutable(c.VFS(), root, cwd, p, 0)
 		if err != nil {
 			return nil, err
 		}

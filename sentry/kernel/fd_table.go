@@ -97,6 +97,7 @@ func (ft *FDTable) Replace(fd int32, f *vfs.File, cloexec bool, limit uint64) er
 	ft.mu.Unlock()
 	// Release outside the lock: the last reference may do I/O.
 	if old != nil {
+		old.ReleasePOSIXLocks(ft)
 		old.DecRef()
 	}
 	return nil
@@ -124,6 +125,9 @@ func (ft *FDTable) Close(fd int32) error {
 	if err != nil {
 		return err
 	}
+	// Closing any descriptor of a file drops the process's POSIX
+	// locks on it (the fd table is their owner, as on Linux).
+	f.ReleasePOSIXLocks(ft)
 	f.DecRef()
 	return nil
 }
@@ -169,6 +173,7 @@ func (ft *FDTable) CloseAll() {
 	ft.files = nil
 	ft.next = 0
 	ft.mu.Unlock()
+	vfs.ReleaseLockOwner(ft)
 	for _, e := range files {
 		if e.file != nil {
 			e.file.DecRef()
@@ -225,6 +230,7 @@ func (ft *FDTable) CloseOnExecAll() {
 	}
 	ft.mu.Unlock()
 	for _, f := range closed {
+		f.ReleasePOSIXLocks(ft)
 		f.DecRef()
 	}
 }

@@ -36,9 +36,10 @@ type Kernel struct {
 	// hostMem is the host's memory as sysinfo reported it at New.
 	hostMem HostMemory
 
-	// hostnameMu guards hostname.
+	// hostnameMu guards hostname and domainname (the UTS namespace).
 	hostnameMu sync.Mutex
 	hostname   string
+	domainname string
 
 	// mu guards the registries and the exit state below. Lock order:
 	// Kernel.mu, then ThreadGroup.mu, then Task.sigMu.
@@ -106,7 +107,7 @@ func New(cfg Config) (*Kernel, error) {
 	v := cfg.VFS
 	if v == nil {
 		var err error
-		if v, err = newRootVFS(cfg); err != nil {
+		if v, err = buildRootVFS(cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -124,6 +125,7 @@ func New(cfg Config) (*Kernel, error) {
 		numCPU:      runtime.NumCPU(),
 		creds:       NewCredentials(cfg.UID, cfg.GID, cfg.AdditionalGIDs),
 		hostname:    hostname,
+		domainname:  "(none)",
 		tasks:       map[int32]*Task{},
 		groups:      map[int32]*ThreadGroup{},
 		nextID:      1,
@@ -142,6 +144,13 @@ func New(cfg Config) (*Kernel, error) {
 			Total: uint64(si.Totalram) * u, Free: uint64(si.Freeram) * u,
 			Shared: uint64(si.Sharedram) * u, Buffer: uint64(si.Bufferram) * u,
 			TotalSwap: uint64(si.Totalswap) * u, FreeSwap: uint64(si.Freeswap) * u,
+		}
+	}
+	// The mounts come after the Kernel exists: proc and its kind are
+	// made from it.
+	if cfg.VFS == nil {
+		if err := k.mountAll(); err != nil {
+			return nil, err
 		}
 	}
 	return k, nil
@@ -180,7 +189,11 @@ func (k *Kernel) Wait() ExitStatus {
 }
 
 // Signal sends sig to the init process, or with all to every process of
-// the sandbox.
+// the sandbox, as kill(2) from the host would: the init, like a PID
+// namespace's init seen from its parent namespace, gets only SIGKILL,
+// SIGSTOP and signals it has a handler for (so `docker stop` on an init
+// without a SIGTERM handler waits for its SIGKILL); other processes get
+// every signal.
 func (k *Kernel) Signal(sig unix.Signal, all bool) error {
 	if !ValidSignal(sig) {
 		return fmt.Errorf("signal %d: out of range", int(sig))
@@ -205,7 +218,7 @@ func (k *Kernel) Signal(sig unix.Signal, all bool) error {
 		return errors.New("signal: the container's process has exited")
 	}
 	for _, tg := range targets {
-		tg.sendSignal(SigInfo{Signo: int32(sig), Code: SI_KERNEL})
+		tg.sendSignal(outsideSigInfo(sig))
 	}
 	return nil
 }

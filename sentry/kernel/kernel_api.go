@@ -15,6 +15,7 @@ import (
 	"moat/gofer"
 	"moat/platform"
 	"moat/platform/arch"
+	"moat/sentry/fs/tmpfs"
 	"moat/sentry/vfs"
 
 	"golang.org/x/sys/unix"
@@ -88,6 +89,22 @@ type Config struct {
 	// a read-only mount of Root (tests, and later bind mounts built by
 	// the caller).
 	VFS *vfs.VFS
+	// RootReadonly mounts the root read-only (config.json's
+	// root.readonly).
+	RootReadonly bool
+	// RootOverlay keeps the root's writes in memory: an overlay whose
+	// upper layer is a tmpfs limited by OverlayUpper's size= and
+	// nr_inodes= (the annotation dev.moat.overlay=memory, and moat do).
+	RootOverlay  bool
+	OverlayUpper tmpfs.Options
+	// Mounts are mounted in order after the root (config.json's
+	// mounts); FSTypes makes the types the kernel cannot build itself
+	// (proc, sysfs, devpts ...); Devices opens the device nodes of tmpfs
+	// mounts (/dev). Missing FSTypes entries are skipped with a log for
+	// proc, sysfs, devpts, mqueue and cgroup, an error for others.
+	Mounts  []MountSpec
+	FSTypes map[string]FSFactory
+	Devices tmpfs.DeviceOpener
 	// Stdio are host descriptors that become the init's fds 0, 1 and 2.
 	Stdio [3]int
 	// The init process: argv, environment ("K=V"), working directory.
@@ -96,8 +113,11 @@ type Config struct {
 	// Credentials of the init process.
 	UID, GID       uint32
 	AdditionalGIDs []uint32
-	Hostname       string
-	Table          *SyscallTable
+	// Umask is the init process's umask (process.user.umask); nil
+	// means 022.
+	Umask    *uint32
+	Hostname string
+	Table    *SyscallTable
 	// Strace, when not nil, receives one line per application system
 	// call with decoded arguments and result.
 	Strace io.Writer

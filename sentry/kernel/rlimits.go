@@ -59,7 +59,9 @@ func (tg *ThreadGroup) Rlimit(resource int) (Rlimit, error) {
 // SetRlimit implements the store of setrlimit/prlimit64: it returns the
 // old limit and installs nl. EINVAL when Cur > Max or the resource is out
 // of range; EPERM when raising Max without privilege, or NOFILE beyond
-// fs.nr_open.
+// fs.nr_open. A new RLIMIT_DATA applies to brk at once.
+//
+// Lock order: tg.mu → mm.mu (SetDataLimit takes nothing else).
 func (tg *ThreadGroup) SetRlimit(resource int, nl Rlimit, privileged bool) (Rlimit, error) {
 	if resource < 0 || resource >= NumRlimits {
 		return Rlimit{}, unix.EINVAL
@@ -77,6 +79,16 @@ func (tg *ThreadGroup) SetRlimit(resource int, nl Rlimit, privileged bool) (Rlim
 		return old, unix.EPERM
 	}
 	tg.rlimits[resource] = nl
+	if resource == unix.RLIMIT_DATA {
+		// brk checks the limit in the memory manager; every thread of
+		// the group shares one, except during an execve, which gives
+		// its new one the limit under tg.mu too (swapMM).
+		for _, t := range tg.tasks {
+			if t.mm != nil {
+				t.mm.SetDataLimit(nl.Cur)
+			}
+		}
+	}
 	return old, nil
 }
 

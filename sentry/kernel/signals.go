@@ -201,6 +201,17 @@ type SigInfo struct {
 	Status int32
 	// Addr is si_addr for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP.
 	Addr uint64
+	// outside marks a signal sent from outside the sandbox (the
+	// runtime's kill, from the parent PID namespace): the container's
+	// init cannot ignore SIGKILL and SIGSTOP from there.
+	outside bool
+}
+
+// outsideSigInfo is the siginfo of a signal the runtime sends (kill(2)
+// from the host): SI_USER from a sender the sandbox cannot see, so its
+// PID reads 0, and root's UID.
+func outsideSigInfo(sig unix.Signal) SigInfo {
+	return SigInfo{Signo: int32(sig), Code: SI_USER, outside: true}
 }
 
 // userSigInfo is the siginfo of a signal sent by kill or tkill from

@@ -40,6 +40,10 @@ type Task struct {
 	fs  *vfs.FS
 
 	creds atomic.Pointer[Credentials]
+	// vfsCreds is creds' vfs view with the task as Caller, made from
+	// vfsCredsOf; touched only by the task's goroutine (VFSCreds).
+	vfsCreds   vfs.Creds
+	vfsCredsOf *Credentials
 
 	// clearChildTID is set_tid_address's pointer; robustList and
 	// robustLen are set_robust_list's.
@@ -90,6 +94,10 @@ type Task struct {
 	// fpInit is the clean state a handler starts with.
 	fpBuf  []byte
 	fpInit []byte
+	// inheritFP is the parent's FP state a new thread or process starts
+	// with (clone copies it, as Linux's fpu_clone does); run loads it
+	// into the fresh platform context and drops it.
+	inheritFP []byte
 }
 
 // SignalStack is a stack_t: an alternate signal stack.
@@ -127,8 +135,18 @@ func (t *Task) FSContext() *vfs.FS { return t.fs }
 // Credentials returns the task's credentials (never changed in place).
 func (t *Task) Credentials() *Credentials { return t.creds.Load() }
 
-// VFSCreds returns the credentials vfs calls run with.
-func (t *Task) VFSCreds() *vfs.Creds { return t.creds.Load().VFS() }
+// VFSCreds returns the credentials vfs calls run with, naming the task
+// as their Caller (for /proc/self). Only the task's goroutine calls it: it
+// refreshes a copy kept in the task when the credentials changed.
+func (t *Task) VFSCreds() *vfs.Creds {
+	c := t.creds.Load()
+	if t.vfsCredsOf != c {
+		t.vfsCreds = *c.VFS()
+		t.vfsCreds.Caller = t
+		t.vfsCredsOf = c
+	}
+	return &t.vfsCreds
+}
 
 // Scratch returns the task's reusable buffer (512 bytes). It is valid
 // until the handler returns and must not be kept.
@@ -269,6 +287,7 @@ func (t *Task) run(started chan<- error) {
 		return
 	}
 	t.ctx = ctx
+	t.loadInheritedFP()
 	started <- nil
 	t.loop()
 	t.ctx.Release()

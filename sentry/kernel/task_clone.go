@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"moat/platform"
 	"moat/sentry/mm"
 
 	"golang.org/x/sys/unix"
@@ -128,6 +129,7 @@ func (t *Task) Clone(a CloneArgs) (int32, error) {
 	c.timer.Stop()
 	c.comm = t.commCopy()
 	c.regs = t.regs
+	c.inheritFP = t.copyFPState()
 	c.regs.SetReturn(0)
 	if a.Stack != 0 {
 		c.regs.SetSP(a.Stack)
@@ -188,6 +190,7 @@ func (t *Task) Clone(a CloneArgs) (int32, error) {
 		ntg.actions = tg.actions
 		ntg.umask = tg.umask
 		ntg.rlimits = tg.rlimits
+		ntg.exec.Store(tg.exec.Load())
 		tg.mu.Unlock()
 		ntg.tasks = []*Task{c}
 		c.tg = ntg
@@ -219,6 +222,42 @@ func (t *Task) Clone(a CloneArgs) (int32, error) {
 		t.waitVfork(vforkDone)
 	}
 	return tid, nil
+}
+
+// copyFPState returns a copy of t's floating-point and vector state
+// (x87 control word, MXCSR, the registers), or nil where the platform
+// cannot read it. A child starts with it, as on Linux.
+func (t *Task) copyFPState() []byte {
+	fpc, ok := t.ctx.(platform.FPContext)
+	if !ok {
+		return nil
+	}
+	buf := make([]byte, fpc.FPStateSize())
+	n, err := fpc.FPState(buf)
+	if err != nil {
+		t.k.log.Warn("clone: reading the FP state failed; the child starts with a fresh one", "pid", t.tg.pid, "tid", t.tid, "err", err)
+		return nil
+	}
+	return buf[:n]
+}
+
+// loadInheritedFP loads the FP state clone copied from the parent into
+// t's new platform context.
+//
+// Preconditions: called on t's OS thread, before it first runs.
+func (t *Task) loadInheritedFP() {
+	fp := t.inheritFP
+	t.inheritFP = nil
+	if fp == nil {
+		return
+	}
+	fpc, ok := t.ctx.(platform.FPContext)
+	if !ok {
+		return
+	}
+	if err := fpc.SetFPState(fp); err != nil {
+		t.k.log.Warn("clone: loading the parent's FP state failed; the child starts with a fresh one", "pid", t.tg.pid, "tid", t.tid, "err", err)
+	}
 }
 
 // undoClone drops what Clone took for a child that will not run.

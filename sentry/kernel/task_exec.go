@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"bytes"
 	"errors"
 	"path"
 
@@ -11,14 +10,6 @@ import (
 	"moat/sentry/vfs"
 
 	"golang.org/x/sys/unix"
-)
-
-const (
-	// maxInterpDepth is how many #! scripts may name each other
-	// (BINPRM_MAX_RECURSION); one more is ELOOP.
-	maxInterpDepth = 4
-	// binprmBufSize is how much of the file the kernel looks at for #!.
-	binprmBufSize = 256
 )
 
 // ExecArgs are execve/execveat's arguments once copied in.
@@ -39,42 +30,12 @@ type ExecArgs struct {
 func (t *Task) Execve(a ExecArgs) error {
 	k := t.k
 	c := t.Credentials()
-	argv := a.Argv
+	// filename is the path as execve was given it: AT_EXECFN and the new
+	// comm, even when the file is a "#!" script run by an interpreter.
 	filename := a.Path
-	root, dir, p, flags := a.Root, a.Dir, a.Path, a.Flags
-	var exe *vfs.File
-	for depth := 0; ; depth++ {
-		f, err := k.openExecutable(c.VFS(), root, dir, p, flags)
-		if err != nil {
-			return err
-		}
-		interp, arg, isScript, err := readInterpreter(f)
-		if err != nil {
-			f.DecRef()
-			return err
-		}
-		if !isScript {
-			exe = f
-			break
-		}
-		f.DecRef()
-		if depth >= maxInterpDepth {
-			return unix.ELOOP
-		}
-		// argv[0] gives way to the interpreter, its argument and the
-		// script's path, as binfmt_script does.
-		nargv := []string{interp}
-		if arg != "" {
-			nargv = append(nargv, arg)
-		}
-		nargv = append(nargv, filename)
-		if len(argv) > 1 {
-			nargv = append(nargv, argv[1:]...)
-		}
-		argv = nargv
-		p, flags = interp, 0
-		dir = t.fs.Cwd()
-		filename = interp
+	exe, err := k.openExecutable(c.VFS(), a.Root, a.Dir, a.Path, a.Flags)
+	if err != nil {
+		return err
 	}
 	defer exe.DecRef()
 
@@ -84,7 +45,10 @@ func (t *Task) Execve(a ExecArgs) error {
 		return unix.ENOMEM
 	}
 	nmm := mm.New(k.cfg.Platform, as)
-	entry, sp, err := k.load(t.tg, nmm, c, exe, filename, argv, a.Envv)
+	// Interpreters ("#!" and PT_INTERP) resolve as open_exec does: in the
+	// task's root, relative paths from its working directory.
+	root, cwd := t.fs.Get()
+	entry, sp, err := k.load(t.tg, nmm, c, exe, filename, a.Argv, a.Envv, root, cwd)
 	if err != nil {
 		nmm.Release()
 		return execErrno(err)
@@ -99,8 +63,8 @@ func (t *Task) Execve(a ExecArgs) error {
 	old := t.mm
 	t.releaseMM()
 	t.ctx.Release()
-	t.mm = nmm
 	k.mmGet(nmm)
+	t.tg.swapMM(t, nmm)
 	k.mmPut(old)
 	ctx, err := nmm.AddressSpace().NewContext()
 	if err != nil {
@@ -139,87 +103,58 @@ func execErrno(err error) error {
 	return unix.ENOEXEC
 }
 
-// openExecutable opens the file an exec names and checks it may be run:
-// a regular file (EACCES otherwise) with an execute bit its credentials
-// may use (EACCES).
+// openExecutable opens the file an exec names and checks it may be run,
+// as do_open_execat does: it must be a regular file (EACCES otherwise,
+// ELOOP for a symlink under AT_SYMLINK_NOFOLLOW) with an execute bit c
+// may use (EACCES). Read permission is not needed: the file is then
+// opened with the sentry's own rights, as the kernel reads an executable
+// for itself, so a mode 0111 program runs for anyone.
 func (k *Kernel) openExecutable(c *vfs.Creds, root, dir vfs.Location, p string, flags int) (*vfs.File, error) {
+	loc := dir
 	if p == "" {
 		if flags&unix.AT_EMPTY_PATH == 0 {
 			return nil, unix.ENOENT
 		}
-		f, err := k.vfs.Open(c, dir, unix.O_RDONLY)
+	} else {
+		var err error
+		loc, err = k.vfs.LookupAt(c, root, dir, p, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
 		if err != nil {
 			return nil, err
 		}
-		return k.checkExecFile(c, f)
 	}
-	oflags := unix.O_RDONLY
-	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
-		oflags |= unix.O_NOFOLLOW
+	if !loc.Valid() {
+		return nil, unix.ENOENT
 	}
-	f, err := k.vfs.OpenAt(c, root, dir, p, oflags, 0)
-	if err != nil {
-		if err == unix.EISDIR {
-			return nil, unix.EACCES
-		}
-		return nil, err
-	}
-	return k.checkExecFile(c, f)
-}
-
-// checkExecFile checks an open file may be executed; it drops f on error.
-func (k *Kernel) checkExecFile(c *vfs.Creds, f *vfs.File) (*vfs.File, error) {
-	st, err := f.Stat()
-	if err != nil {
-		f.DecRef()
-		return nil, err
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		f.DecRef()
+	switch loc.Mode() & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFLNK:
+		return nil, unix.ELOOP
+	default:
 		return nil, unix.EACCES
 	}
-	if err := k.vfs.Permission(c, f.Location(), unix.X_OK); err != nil {
-		f.DecRef()
+	if err := k.vfs.Permission(c, loc, vfs.MayExec); err != nil {
+		return nil, err
+	}
+	f, err := k.vfs.Open(sentryCreds(), loc, unix.O_RDONLY)
+	if err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
-// readInterpreter looks for a "#!" line at the start of f and returns its
-// interpreter and optional argument.
-func readInterpreter(f *vfs.File) (interp, arg string, ok bool, err error) {
-	var buf [binprmBufSize]byte
-	n, err := f.PRead(buf[:], 0)
-	if err != nil && n == 0 {
-		if err == unix.EISDIR {
-			return "", "", false, unix.EACCES
-		}
-		// An empty file is no script; the ELF loader says ENOEXEC.
-		return "", "", false, nil
-	}
-	return parseInterpreter(buf[:n])
-}
+// sentryCreds are the rights the sentry reads executables with once the
+// caller's execute permission is checked: those of root, which pass any
+// read check.
+func sentryCreds() *vfs.Creds { return &vfs.Creds{} }
 
-// parseInterpreter parses the start of a file as binfmt_script does: a
-// "#!" line names the interpreter and at most one argument (the rest of
-// the line, trimmed). ENOEXEC for a "#!" line without an interpreter.
-func parseInterpreter(b []byte) (interp, arg string, ok bool, err error) {
-	if !bytes.HasPrefix(b, []byte("#!")) {
-		return "", "", false, nil
-	}
-	b = b[2:]
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		b = b[:i]
-	}
-	b = bytes.Trim(b, " \t")
-	if len(b) == 0 {
-		return "", "", false, unix.ENOEXEC
-	}
-	end := bytes.IndexAny(b, " \t")
-	if end < 0 {
-		return string(b), "", true, nil
-	}
-	return string(b[:end]), string(bytes.Trim(b[end:], " \t")), true, nil
+// swapMM makes m the memory manager of t, which is execve'ing, and
+// gives m the group's RLIMIT_DATA. It is done under tg.mu so SetRlimit
+// sees either the old or the new manager of each thread.
+func (tg *ThreadGroup) swapMM(t *Task, m *mm.MemoryManager) {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	t.mm = m
+	m.SetDataLimit(tg.rlimits[unix.RLIMIT_DATA].Cur)
 }
 
 // deThread makes t the only thread of its process (execve's de_thread):

@@ -123,7 +123,7 @@ func (k *Kernel) startInit() error {
 	if err != nil {
 		return fmt.Errorf("cwd %q: %w", k.cfg.Cwd, err)
 	}
-	exe, err := k.vfs.OpenAt(c, root, cwd, exePath, unix.O_RDONLY, 0)
+	exe, err := k.openExecutable(c, root, cwd, exePath, 0)
 	if err != nil {
 		return fmt.Errorf("exec: %q: %w", exePath, err)
 	}
@@ -136,7 +136,7 @@ func (k *Kernel) startInit() error {
 		children:   map[*ThreadGroup]struct{}{},
 		pgid:       1,
 		sid:        1,
-		umask:      0o022,
+		umask:      k.initUmask(),
 		rlimits:    defaultRlimits(),
 	}
 	fds := NewFDTable()
@@ -150,7 +150,7 @@ func (k *Kernel) startInit() error {
 		return fmt.Errorf("new address space: %w", err)
 	}
 	m := mm.New(k.cfg.Platform, as)
-	entry, sp, err := k.load(tg, m, k.creds, exe, exePath, k.cfg.Args, k.cfg.Env)
+	entry, sp, err := k.load(tg, m, k.creds, exe, exePath, k.cfg.Args, k.cfg.Env, root, cwd)
 	if err != nil {
 		fds.CloseAll()
 		m.Release()
@@ -216,8 +216,11 @@ func (k *Kernel) installStdio(fds *FDTable) error {
 }
 
 // load maps the program into m, a fresh memory manager for tg, and builds
-// its initial stack; it returns the entry point and stack pointer.
-func (k *Kernel) load(tg *ThreadGroup, m *mm.MemoryManager, c *Credentials, exe *vfs.File, exePath string, argv, envv []string) (entry, sp uintptr, err error) {
+// its initial stack; it returns the entry point and stack pointer. It is
+// the one loading path of init and execve: "#!" scripts and ELF
+// interpreters are the loader's business, opened in root and relative to
+// cwd.
+func (k *Kernel) load(tg *ThreadGroup, m *mm.MemoryManager, c *Credentials, exe *vfs.File, exePath string, argv, envv []string, root, cwd vfs.Location) (entry, sp uintptr, err error) {
 	st, err := exe.Stat()
 	if err != nil {
 		return 0, 0, fmt.Errorf("stat: %w", err)
@@ -228,7 +231,7 @@ func (k *Kernel) load(tg *ThreadGroup, m *mm.MemoryManager, c *Credentials, exe 
 	tg.mu.Unlock()
 	m.SetDataLimit(dataLimit)
 	res, err := loader.Load(m, &exeFile{f: exe, name: exePath, size: st.Size}, loader.LoadArgs{
-		Open:       k.execOpener(c),
+		Open:       k.execOpener(c, root, cwd),
 		Filename:   exePath,
 		Argv:       argv,
 		Envv:       envv,
@@ -241,6 +244,7 @@ func (k *Kernel) load(tg *ThreadGroup, m *mm.MemoryManager, c *Credentials, exe 
 	if err != nil {
 		return 0, 0, err
 	}
+	k.recordExec(tg, c, exe, exePath, &res, root, cwd)
 	return res.Entry, res.SP, nil
 }
 

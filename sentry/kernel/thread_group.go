@@ -2,6 +2,9 @@ package kernel
 
 import (
 	"sync"
+	"sync/atomic"
+
+	"moat/sentry/fs/proc"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,6 +36,9 @@ type ThreadGroup struct {
 	execed bool
 	// lastUID is the real UID of the last thread, for wait's si_uid.
 	lastUID uint32
+	// exec describes the program the process runs, for /proc: set by
+	// each successful exec (recordExec), inherited by fork.
+	exec atomic.Pointer[proc.Exec]
 
 	// mu guards the fields below and the tasks' membership; lock order:
 	// Kernel.mu before ThreadGroup.mu before Task.sigMu.
@@ -230,16 +236,18 @@ func (tg *ThreadGroup) SendSignal(sig unix.Signal, sender *Task) {
 	tg.sendSignal(userSigInfo(sig, SI_USER, sender))
 }
 
-// initIgnoresLocked reports whether the sandbox's init discards sig: like
-// the init of a PID namespace (SIGNAL_UNKILLABLE), it takes from inside
-// the sandbox only the signals it has a handler for, SIGKILL included.
-// Signals from outside (the runtime's kill, si_code SI_KERNEL) and faults
-// of its own are not filtered.
+// initIgnoresLocked reports whether the sandbox's init discards sig, as
+// the init of a PID namespace does (SIGNAL_UNKILLABLE, man 7
+// pid_namespaces): a signal whose action is the default is dropped, from
+// inside the sandbox whatever it is (SIGKILL included), and from outside
+// (the runtime's kill, info.outside) unless it is SIGKILL or SIGSTOP,
+// which the ancestor namespace forces. Faults of its own are not filtered
+// (forceSignal does not come here).
 //
 // Preconditions: tg.mu is locked.
 func (tg *ThreadGroup) initIgnoresLocked(sig unix.Signal, info *SigInfo) bool {
-	if tg.k == nil || tg != tg.k.init || info.Code == SI_KERNEL {
+	if tg.k == nil || tg != tg.k.init || tg.actions[sig-1].Handler != SIG_DFL {
 		return false
 	}
-	return tg.actions[sig-1].Handler == SIG_DFL
+	return !info.outside || (sig != unix.SIGKILL && sig != unix.SIGSTOP)
 }

@@ -2,23 +2,28 @@ package vfs
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
 
 // Dentry is one cached name in a file system: its name, its parent and
 // the inode it resolves to. Dentries are positive only (a name that does
-// not exist is not cached) and, in this issue, are never evicted: the
-// cache grows with the set of names the sandbox has looked up.
+// not exist is not cached). They are never evicted while their name
+// exists: the cache grows with the set of names the sandbox has looked
+// up; unlink and rename take names out of it (see vfs_write.go).
 type Dentry struct {
-	// name and parent never change (there is no rename yet). The root of
-	// a file system has a nil parent.
+	// name and parent change only by rename, under VFS.renameMu (write);
+	// code that follows parents (.., getcwd) holds it for reading. The
+	// root of a file system has a nil parent.
 	name   string
 	parent *Dentry
 	inode  Inode
-	// attr is inode.Attr() at the time of lookup: the file type never
-	// changes, and permissions are taken as of the lookup.
-	attr InodeAttr
+	// attr is inode.Attr() at the time of lookup. The file type never
+	// changes; mode and owner may, by chmod and chown through the VFS,
+	// which store the new ones in changed: attrs() is the current view.
+	attr    InodeAttr
+	changed atomic.Pointer[InodeAttr]
 
 	// mu guards children.
 	mu       sync.Mutex
@@ -67,4 +72,46 @@ func (d *Dentry) child(name string) (*Dentry, error) {
 	}
 	d.children[name] = nc
 	return nc, nil
+}
+
+// attrs returns the inode's type, mode and owner as last known: as of
+// the lookup, or of the last chmod/chown through the VFS.
+func (d *Dentry) attrs() InodeAttr {
+	if a := d.changed.Load(); a != nil {
+		return *a
+	}
+	return d.attr
+}
+
+// refreshAttrs takes the inode's current type, mode and owner.
+func (d *Dentry) refreshAttrs() {
+	a := d.inode.Attr()
+	d.changed.Store(&a)
+}
+
+// cached returns d's cached child name, or nil.
+func (d *Dentry) cached(name string) *Dentry {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.children[name]
+}
+
+// insert caches c as d's child called name, replacing what was there.
+func (d *Dentry) insert(name string, c *Dentry) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.children == nil {
+		d.children = map[string]*Dentry{}
+	}
+	d.children[name] = c
+}
+
+// forget drops d's child name from the cache if it is c (or any child
+// when c is nil).
+func (d *Dentry) forget(name string, c *Dentry) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if cur, ok := d.children[name]; ok && (c == nil || cur == c) {
+		delete(d.children, name)
+	}
 }

@@ -106,3 +106,87 @@ func dir(mode uint32, children map[string]*memNode) *memNode {
 func reg(mode uint32, data string) *memNode { return &memNode{mode: unix.S_IFREG | mode, data: data} }
 
 func link(target string) *memNode { return &memNode{mode: unix.S_IFLNK | 0o777, target: target} }
+
+// The memFS is writable, so the VFS's write checks and cache updates can
+// be tested without a gofer.
+
+func (i *memInode) add(name string, n *memNode) error {
+	if _, ok := i.n.children[name]; ok {
+		return unix.EEXIST
+	}
+	if i.n.children == nil {
+		i.n.children = map[string]*memNode{}
+	}
+	i.n.children[name] = n
+	return nil
+}
+
+func (i *memInode) Create(name string, flags int, mode uint32, o Owner) (Inode, FileImpl, error) {
+	n := &memNode{mode: unix.S_IFREG | mode, uid: o.UID, gid: o.GID}
+	if err := i.add(name, n); err != nil {
+		return nil, nil, err
+	}
+	return &memInode{fs: i.fs, n: n}, &memFile{mode: n.mode}, nil
+}
+
+func (i *memInode) Mkdir(name string, mode uint32, o Owner) error {
+	return i.add(name, &memNode{mode: unix.S_IFDIR | mode, uid: o.UID, gid: o.GID})
+}
+
+func (i *memInode) Mknod(name string, mode uint32, o Owner) error {
+	return i.add(name, &memNode{mode: mode, uid: o.UID, gid: o.GID})
+}
+
+func (i *memInode) Symlink(name, target string, o Owner) error {
+	return i.add(name, &memNode{mode: unix.S_IFLNK | 0o777, target: target, uid: o.UID, gid: o.GID})
+}
+
+func (i *memInode) Link(name string, target Inode) error {
+	return i.add(name, target.(*memInode).n)
+}
+
+func (i *memInode) Unlink(name string, rmdir bool) error {
+	n, ok := i.n.children[name]
+	if !ok {
+		return unix.ENOENT
+	}
+	if rmdir && len(n.children) > 0 {
+		return unix.ENOTEMPTY
+	}
+	delete(i.n.children, name)
+	return nil
+}
+
+func (i *memInode) Rename(oldName string, newDir Inode, newName string, flags uint) error {
+	nd := newDir.(*memInode).n
+	n := i.n.children[oldName]
+	if t, ok := nd.children[newName]; ok && t.mode&unix.S_IFMT == unix.S_IFDIR && len(t.children) > 0 && flags&RenameExchange == 0 {
+		return unix.ENOTEMPTY
+	}
+	if flags&RenameExchange != 0 {
+		i.n.children[oldName], nd.children[newName] = nd.children[newName], n
+		return nil
+	}
+	delete(i.n.children, oldName)
+	if nd.children == nil {
+		nd.children = map[string]*memNode{}
+	}
+	nd.children[newName] = n
+	return nil
+}
+
+func (i *memInode) SetAttr(a AttrChange) error {
+	if a.Mask&SetMode != 0 {
+		i.n.mode = i.n.mode&unix.S_IFMT | a.Mode
+	}
+	if a.Mask&SetUID != 0 {
+		i.n.uid = a.UID
+	}
+	if a.Mask&SetGID != 0 {
+		i.n.gid = a.GID
+	}
+	if a.Mask&SetSize != 0 {
+		i.n.data = i.n.data[:min(int64(len(i.n.data)), a.Size)]
+	}
+	return nil
+}

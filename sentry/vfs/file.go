@@ -45,6 +45,7 @@ func (f *File) IncRef() { f.refs.Add(1) }
 // DecRef drops a reference; the last one releases the file.
 func (f *File) DecRef() {
 	if f.refs.Add(-1) == 0 {
+		f.releaseLocks()
 		f.impl.Release()
 	}
 }

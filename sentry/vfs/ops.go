@@ -8,8 +8,9 @@ import (
 
 // OpenAt resolves path relative to dir (the working directory or an open
 // directory) with root as "/" and opens it per flags (O_*) and mode.
-// Nothing can be created yet: O_CREAT of a missing name fails with EROFS
-// on a read-only mount and EOPNOTSUPP elsewhere. Errors are unix.Errno.
+// O_CREAT of a missing name creates it through the file system's
+// WritableDir (EROFS on a read-only mount); mode has the umask applied.
+// Errors are unix.Errno.
 func (v *VFS) OpenAt(c *Creds, root, dir Location, path string, flags int, mode uint32) (*File, error) {
 	creat := flags&unix.O_CREAT != 0
 	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
@@ -28,7 +29,7 @@ func (v *VFS) OpenAt(c *Creds, root, dir Location, path string, flags int, mode 
 		return nil, err
 	}
 	if !r.loc.Valid() {
-		return nil, v.refuseCreate(c, r, path)
+		return v.create(c, r, path, flags, mode)
 	}
 	loc := r.loc
 	if creat {
@@ -49,21 +50,6 @@ func (v *VFS) OpenAt(c *Creds, root, dir Location, path string, flags int, mode 
 		return nil, unix.ENOTDIR
 	}
 	return v.open(c, loc, flags)
-}
-
-// refuseCreate is the error for an O_CREAT of a missing name: the
-// checks Linux makes before it would create the file.
-func (v *VFS) refuseCreate(c *Creds, r walkResult, path string) error {
-	if strings.HasSuffix(path, "/") {
-		return unix.EISDIR
-	}
-	if r.parent.m.ReadOnly() {
-		return unix.EROFS
-	}
-	if !permitted(c, r.parent.d.attr, MayWrite|MayExec) {
-		return unix.EACCES
-	}
-	return unix.EOPNOTSUPP
 }
 
 // openTmpfile handles O_TMPFILE: path must be a directory, and no file
@@ -112,6 +98,11 @@ func (v *VFS) open(c *Creds, loc Location, flags int) (*File, error) {
 		return nil, err
 	}
 	fsFlags := flags &^ (unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_TRUNC)
+	if flags&unix.O_TRUNC != 0 && loc.d.attr.Mode&unix.S_IFMT == unix.S_IFREG {
+		// O_TRUNC matters for regular files only; the file system
+		// truncates as it opens (Linux ignores it on FIFOs and devices).
+		fsFlags |= unix.O_TRUNC
+	}
 	impl, err := loc.d.inode.Open(fsFlags)
 	if err != nil {
 		return nil, err
@@ -159,7 +150,7 @@ func (v *VFS) CheckChdir(c *Creds, loc Location) error {
 	if !loc.IsDir() {
 		return unix.ENOTDIR
 	}
-	if !permitted(c, loc.d.attr, MayExec) {
+	if !permitted(c, loc.d.attrs(), MayExec) {
 		return unix.EACCES
 	}
 	return nil
@@ -205,7 +196,7 @@ func (v *VFS) ReadlinkAt(c *Creds, root, dir Location, path string) (string, err
 	if !loc.d.isSymlink() {
 		return "", unix.EINVAL
 	}
-	return loc.d.inode.Readlink()
+	return readlinkFor(c, loc.d.inode)
 }
 
 // AccessAt implements access/faccessat: mode is F_OK or a mix of R_OK,
@@ -229,6 +220,8 @@ func (v *VFS) AccessAt(c *Creds, root, dir Location, path string, mode uint32, a
 // Getcwd returns the path of cwd as seen from root. When cwd is not below
 // root the path starts with "(unreachable)", as Linux reports it.
 func (v *VFS) Getcwd(root, cwd Location) string {
+	v.renameMu.RLock()
+	defer v.renameMu.RUnlock()
 	var parts []string
 	l := cwd
 	for l != root {

@@ -69,7 +69,7 @@ func (v *VFS) Permission(c *Creds, l Location, may uint32) error {
 	if may&MayWrite != 0 && writeRefused(l.m, l.d.attr.Mode) {
 		return unix.EROFS
 	}
-	if !permitted(c, l.d.attr, may) {
+	if !permitted(c, l.d.attrs(), may) {
 		return unix.EACCES
 	}
 	return nil

@@ -61,7 +61,7 @@ func (v *VFS) walk(c *Creds, root, dir Location, path string, follow, allowMissi
 		if !cur.IsDir() {
 			return walkResult{}, unix.ENOTDIR
 		}
-		if !permitted(c, cur.d.attr, MayExec) {
+		if !permitted(c, cur.d.attrs(), MayExec) {
 			return walkResult{}, unix.EACCES
 		}
 		if len(name) > NameMax {
@@ -87,8 +87,22 @@ func (v *VFS) walk(c *Creds, root, dir Location, path string, follow, allowMissi
 			if links > MaxSymlinks {
 				return walkResult{}, unix.ELOOP
 			}
-			target, err := next.d.inode.Readlink()
-			if err != nil {
+			var target string
+			if ml, ok := next.d.inode.(MagicLink); ok {
+				to, text, err := v.followMagic(c, next, ml)
+				if err != nil {
+					return walkResult{}, err
+				}
+				if to.Valid() {
+					// A magic link jumps to its object, whatever its
+					// path: the result may lie outside root, but never
+					// outside the tree.
+					res.parent, res.name = v.dotdot(Location{}, to), to.d.name
+					cur = to
+					continue
+				}
+				target = text
+			} else if target, err = next.d.inode.Readlink(); err != nil {
 				return walkResult{}, err
 			}
 			if target == "" {
@@ -139,7 +153,10 @@ func (v *VFS) dotdot(root, cur Location) Location {
 			return cur
 		}
 		if !cur.isMountRoot() {
-			return Location{m: cur.m, d: cur.d.parent}
+			v.renameMu.RLock()
+			p := cur.d.parent
+			v.renameMu.RUnlock()
+			return Location{m: cur.m, d: p}
 		}
 		if cur.m.parent == nil {
 			return cur

@@ -16,6 +16,18 @@ type VFS struct {
 	// mounts maps a mount point (a dentry in a parent mount) to the
 	// mount covering it.
 	mounts map[mountKey]*Mount
+	// lastMountID is the ID of the newest mount (the root mount is 1).
+	lastMountID int
+
+	// renameMu guards every Dentry's name and parent: rename holds it
+	// for writing (with the dentries' mu taken inside it), code that
+	// follows parents for reading. It is never held across a file
+	// system call except the rename itself.
+	renameMu sync.RWMutex
+	// renameOpMu serialises renames (Linux's s_vfs_rename_mutex): it is
+	// held across the file system's rename, renameMu only around the
+	// cache update after it.
+	renameOpMu sync.Mutex
 }
 
 // mountKey names a mount point: a dentry as seen through one mount.
@@ -35,6 +47,8 @@ type Mount struct {
 	// root mount. They never change after the mount is made.
 	parent *Mount
 	point  *Dentry
+	// id numbers the mount in /proc/[pid]/mountinfo; fixed at mount.
+	id int
 }
 
 // ReadOnly reports whether writes to the mount are refused with EROFS.
@@ -47,7 +61,8 @@ func New(root FilesystemImpl, opts MountOptions) (*VFS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vfs: root mount: %w", err)
 	}
-	return &VFS{root: m, mounts: map[mountKey]*Mount{}}, nil
+	m.id = 1
+	return &VFS{root: m, mounts: map[mountKey]*Mount{}, lastMountID: 1}, nil
 }
 
 func newMount(fs FilesystemImpl, opts MountOptions) (*Mount, error) {
@@ -79,6 +94,8 @@ func (v *VFS) Mount(at Location, fs FilesystemImpl, opts MountOptions) error {
 	}
 	m.parent, m.point = at.m, at.d
 	v.mountsMu.Lock()
+	v.lastMountID++
+	m.id = v.lastMountID
 	v.mounts[mountKey{at.m, at.d}] = m
 	v.mountsMu.Unlock()
 	return nil
@@ -114,6 +131,16 @@ func (l Location) IsDir() bool { return l.Valid() && l.d.attr.Mode&unix.S_IFMT =
 
 // Mount returns the mount l is in.
 func (l Location) Mount() *Mount { return l.m }
+
+// Inode returns the file system's inode at l (the mount-tree builder
+// makes missing mount points through it).
+func (l Location) Inode() Inode { return l.d.inode }
+
+// Options returns the mount's options.
+func (m *Mount) Options() MountOptions { return m.opts }
+
+// NoExec reports whether the mount forbids executing its files.
+func (m *Mount) NoExec() bool { return m.opts.NoExec }
 
 // isMountRoot reports whether l is the root of its mount.
 func (l Location) isMountRoot() bool { return l.d == l.m.root }

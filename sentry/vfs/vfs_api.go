@@ -24,6 +24,10 @@ import (
 type Creds struct {
 	UID, GID uint32
 	Groups   []uint32
+	// Caller is the task on whose behalf the call runs (a *kernel.Task),
+	// for the few file systems whose answers depend on it (proc's self);
+	// nil when unknown, and then /proc/self does not resolve.
+	Caller any
 }
 
 // FilesystemImpl is one mounted instance of a file system type
@@ -66,6 +70,14 @@ type Inode interface {
 type MountOptions struct {
 	// ReadOnly refuses every write to the mount with EROFS.
 	ReadOnly bool
+	// Type and Source are the file system type and the source /proc's
+	// mounts and mountinfo show ("proc", "proc"; "tmpfs", "tmpfs"; "9p"
+	// and the bundle's rootfs). Informational only.
+	Type, Source string
+	// NoExec refuses execve of the mount's files and PROT_EXEC mappings
+	// of them (EACCES); NoDev makes its device nodes unopenable; NoSuid
+	// ignores set-user-ID and set-group-ID bits on exec.
+	NoExec, NoDev, NoSuid bool
 }
 
 // FileImpl is what a file system implements for its open files. Methods

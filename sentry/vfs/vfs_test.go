@@ -300,13 +300,13 @@ func TestWriteChecks(t *testing.T) {
 		path string
 		want error
 	}{
-		{"mkdir new", func(p string) error { return v.CreateAt(rootCreds, r, r, p) }, "/etc/new", unix.EROFS},
-		{"mkdir existing", func(p string) error { return v.CreateAt(rootCreds, r, r, p) }, "/etc", unix.EEXIST},
-		{"mkdir in missing", func(p string) error { return v.CreateAt(rootCreds, r, r, p) }, "/nope/new", unix.ENOENT},
-		{"unlink missing", func(p string) error { return v.RemoveAt(rootCreds, r, r, p) }, "/etc/nope", unix.EROFS},
-		{"unlink in missing", func(p string) error { return v.RemoveAt(rootCreds, r, r, p) }, "/nope/x", unix.ENOENT},
-		{"chmod existing", func(p string) error { return v.ModifyAt(rootCreds, r, r, p, true) }, "/etc/passwd", unix.EROFS},
-		{"chmod missing", func(p string) error { return v.ModifyAt(rootCreds, r, r, p, true) }, "/etc/nope", unix.ENOENT},
+		{"mkdir new", func(p string) error { return v.MkdirAt(rootCreds, r, r, p, 0o755) }, "/etc/new", unix.EROFS},
+		{"mkdir existing", func(p string) error { return v.MkdirAt(rootCreds, r, r, p, 0o755) }, "/etc", unix.EEXIST},
+		{"mkdir in missing", func(p string) error { return v.MkdirAt(rootCreds, r, r, p, 0o755) }, "/nope/new", unix.ENOENT},
+		{"unlink missing", func(p string) error { return v.UnlinkAt(rootCreds, r, r, p, false) }, "/etc/nope", unix.EROFS},
+		{"unlink in missing", func(p string) error { return v.UnlinkAt(rootCreds, r, r, p, false) }, "/nope/x", unix.ENOENT},
+		{"chmod existing", func(p string) error { return v.ChmodAt(rootCreds, r, r, p, true, 0o600) }, "/etc/passwd", unix.EROFS},
+		{"chmod missing", func(p string) error { return v.ChmodAt(rootCreds, r, r, p, true, 0o600) }, "/etc/nope", unix.ENOENT},
 	}
 	for _, tc := range tests {
 		if err := tc.op(tc.path); err != tc.want {
@@ -349,12 +349,12 @@ func TestMountsAndGetcwd(t *testing.T) {
 	if got := v.Getcwd(jail, mustLookup(t, v, "/etc")); got != "(unreachable)/etc" {
 		t.Errorf("Getcwd outside the root = %q", got)
 	}
-	// Creation on a writable mount gets as far as the file system.
-	if err := v.CreateAt(rootCreds, v.Root(), v.Root(), "/mnt/new"); err != unix.EOPNOTSUPP {
-		t.Errorf("CreateAt on writable mount = %v, want EOPNOTSUPP", err)
+	// Creation on a writable mount reaches the file system.
+	if err := v.MkdirAt(userCreds, v.Root(), v.Root(), "/mnt/new", 0o755); err != unix.EACCES {
+		t.Errorf("MkdirAt without write permission = %v, want EACCES", err)
 	}
-	if err := v.CreateAt(userCreds, v.Root(), v.Root(), "/mnt/new"); err != unix.EACCES {
-		t.Errorf("CreateAt without write permission = %v, want EACCES", err)
+	if err := v.MkdirAt(rootCreds, v.Root(), v.Root(), "/mnt/new", 0o755); err != nil {
+		t.Errorf("MkdirAt on writable mount = %v", err)
 	}
 }
 

@@ -20,10 +20,10 @@ const (
 	EventErr    EventMask = unix.POLLERR
 	EventHUp    EventMask = unix.POLLHUP
 	EventNVal   EventMask = unix.POLLNVAL
-	EventRdNorm EventMask = unix.POLLRDNORM
-	EventRdBand EventMask = unix.POLLRDBAND
-	EventWrNorm EventMask = unix.POLLWRNORM
-	EventWrBand EventMask = unix.POLLWRBAND
+	EventRdNorm EventMask = 0x40
+	EventRdBand EventMask = 0x80
+	EventWrNorm EventMask = 0x100
+	EventWrBand EventMask = 0x200
 	EventRdHUp  EventMask = unix.POLLRDHUP
 
 	// EventsAlways are reported whether asked for or not.

@@ -30,8 +30,14 @@ var diffCases = []diffCase{
 	{"exit-255", "exitcode", []string{"255"}, 255},
 	{"exit-0", "exitcode", []string{"0"}, 0},
 	{"exit-pie-3", "exitcode-pie", []string{"3"}, 3},
-	{"sigkill", "exitcode", []string{"kill"}, 128 + 9},
-	{"abort", "exitcode", []string{"abort"}, 128 + 6},
+	// The program is the sandbox's init, and natively PID 1 of a PID
+	// namespace: it ignores its own SIGKILL and SIGABRT (no handler), so
+	// raise(SIGKILL) returns and abort() ends in a SIGSEGV, as under runc.
+	{"sigkill", "exitcode", []string{"kill"}, 0},
+	{"abort", "exitcode", []string{"abort"}, 128 + 11},
+	// In a child (not init) they kill, without a core (RLIMIT_CORE 0).
+	{"child-sigkill", "exitcode", []string{"child-kill"}, 128 + 9},
+	{"child-abort", "exitcode", []string{"child-abort"}, 128 + 6},
 	{"segv", "exitcode", []string{"segv"}, 128 + 11},
 	{"args", "args", []string{"one", "two words", "", "--flag=x"}, 0},
 	{"args-pie", "args-pie", []string{"a"}, 0},
@@ -60,7 +66,8 @@ func TestDifferential(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			hostProg := filepath.Join(b.Rootfs, "bin", c.prog)
 			hostArgs := subst(c.args, b.Rootfs, hostProg)
-			native := harness.Run(harness.Opts{Env: testEnv}, hostProg, hostArgs...)
+			// Natively too the program is PID 1 of its PID namespace.
+			native := harness.Run(harness.Opts{Env: testEnv, PIDNamespace: true}, hostProg, hostArgs...)
 			if native.Exit != c.exit {
 				t.Fatalf("native run: want exit %d, got %v", c.exit, native)
 			}

@@ -176,6 +176,10 @@ type Opts struct {
 	Env     []string // nil: the test's environment
 	Timeout time.Duration
 	Stdin   string
+	// PIDNamespace runs the program as PID 1 of a new PID namespace, as
+	// a container's init runs (it then ignores signals it has no
+	// handler for, SIGKILL from itself included).
+	PIDNamespace bool
 }
 
 // Run runs name with args and waits at most o.Timeout (default 30s), then
@@ -191,6 +195,9 @@ func Run(o Opts, name string, args ...string) Result {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = o.Dir
 	cmd.Env = o.Env
+	if o.PIDNamespace {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	}
 	if o.Stdin != "" {
 		cmd.Stdin = strings.NewReader(o.Stdin)
 	}

@@ -5,6 +5,7 @@ package fsutil
 
 import (
 	"encoding/binary"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -101,4 +102,15 @@ func FromStat(st *unix.Stat_t) Attr {
 		Size: st.Size, Blocks: st.Blocks, Blksize: int64(st.Blksize),
 		Atime: st.Atim, Mtime: st.Mtim, Ctime: st.Ctim,
 	}
+}
+
+// anonDevMinor numbers the in-memory file systems of this sentry, as
+// Linux gives each tmpfs or proc instance its own anonymous device
+// (major 0). A counter rather than a registry: numbers are never reused,
+// which only matters after 2^20 mounts.
+var anonDevMinor atomic.Uint32
+
+// NewAnonDev returns a fresh device number (major 0) for st_dev.
+func NewAnonDev() uint64 {
+	return unix.Mkdev(0, anonDevMinor.Add(1)+32)
 }

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"moat/sentry/fs/proc"
+	"moat/sentry/fs/tmpfs"
+	"moat/sentry/kernel"
+	"moat/sentry/vfs"
+)
+
+// The config.json annotation that keeps the root's writes in memory: an
+// overlay whose upper layer is a tmpfs in the sentry, so the bundle's
+// rootfs is never written. `moat do` sets it.
+const (
+	overlayAnnotation = "dev.moat.overlay"
+	overlayMemory     = "memory"
+	// overlaySizeAnnotation optionally limits the overlay's memory, as
+	// tmpfs's size= ("512m", "25%"); the default is tmpfs's, half of
+	// the host's memory.
+	overlaySizeAnnotation = "dev.moat.overlay.size"
+)
+
+// rootOverlay reports whether s asks for the in-memory overlay, and
+// with which upper-layer limits.
+func rootOverlay(s *specs.Spec) (bool, tmpfs.Options, error) {
+	v, ok := s.Annotations[overlayAnnotation]
+	if !ok || v == "" || v == "none" {
+		return false, tmpfs.Options{}, nil
+	}
+	if v != overlayMemory {
+		return false, tmpfs.Options{}, fmt.Errorf("annotation %s=%q: the only kind is %q", overlayAnnotation, v, overlayMemory)
+	}
+	var opts []string
+	if size := s.Annotations[overlaySizeAnnotation]; size != "" {
+		opts = append(opts, "size="+size)
+	}
+	o, err := tmpfs.ParseOptions(opts)
+	if err != nil {
+		return false, tmpfs.Options{}, fmt.Errorf("annotation %s: %w", overlaySizeAnnotation, err)
+	}
+	return true, o, nil
+}
+
+// isBind reports whether m is a bind mount (type "bind", or any type
+// with the bind or rbind option, as runc reads it).
+func isBind(m specs.Mount) bool {
+	if m.Type == "bind" {
+		return true
+	}
+	for _, o := range m.Options {
+		if o == "bind" || o == "rbind" {
+			return true
+		}
+	}
+	return false
+}
+
+// kernelMounts turns the spec's mounts into the kernel's list.
+func kernelMounts(s *specs.Spec) []kernel.MountSpec {
+	out := make([]kernel.MountSpec, 0, len(s.Mounts))
+	for _, m := range s.Mounts {
+		out = append(out, kernel.MountSpec{Destination: m.Destination, Type: m.Type, Source: m.Source, Options: m.Options})
+	}
+	return out
+}
+
+// goferMountArgs are the gofer's --mount flags for the spec's bind
+// mounts (DEST=SRC, ":ro" for read-only ones). A relative source is
+// relative to the bundle, as the runtime spec says.
+func goferMountArgs(s *specs.Spec, bundle string) []string {
+	var args []string
+	for _, m := range s.Mounts {
+		if !isBind(m) {
+			continue
+		}
+		src := m.Source
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(bundle, src)
+		}
+		v := filepath.Clean(m.Destination) + "=" + src
+		for _, o := range m.Options {
+			if o == "ro" {
+				v += ":ro"
+				break
+			}
+		}
+		args = append(args, "--mount", v)
+	}
+	return args
+}
+
+// goferRootArgs are the gofer's flags about its root: read-only when
+// root.readonly says so or when the overlay keeps every write in the
+// sentry (the gofer then refuses writes too, should the sentry be
+// subverted).
+func goferRootArgs(s *specs.Spec) []string {
+	overlay, _, _ := rootOverlay(s)
+	if (s.Root != nil && s.Root.Readonly || overlay) && goferHasFlag("read-only") {
+		return []string{"--read-only"}
+	}
+	return nil
+}
+
+// goferHasFlag reports whether the gofer verb knows flag name. The
+// gofer's flags and this wiring land separately; checking keeps a gofer
+// without the flag starting.
+func goferHasFlag(name string) bool {
+	for _, f := range goferCommand.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fsTypes are the file systems the kernel mounts from cmd's side
+// (they import the kernel, so it cannot make them itself).
+func fsTypes() map[string]kernel.FSFactory {
+	return map[string]kernel.FSFactory{
+		"proc": func(k *kernel.Kernel, _ kernel.MountSpec) (vfs.FilesystemImpl, error) {
+			return proc.New(k), nil
+		},
+	}
+}
+
+// mountConfig fills the kernel config's root and mount fields from s.
+func mountConfig(cfg *kernel.Config, s *specs.Spec) error {
+	overlay, upper, err := rootOverlay(s)
+	if err != nil {
+		return err
+	}
+	cfg.RootReadonly = s.Root != nil && s.Root.Readonly
+	cfg.RootOverlay, cfg.OverlayUpper = overlay, upper
+	cfg.Mounts = kernelMounts(s)
+	cfg.FSTypes = fsTypes()
+	return nil
+}
+
+// describeMounts is a one-line summary of the mounts for debug logs.
+func describeMounts(s *specs.Spec) string {
+	var b strings.Builder
+	for i, m := range s.Mounts {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s:%s", m.Type, m.Destination)
+	}
+	return b.String()
+}

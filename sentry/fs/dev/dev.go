@@ -1,0 +1,200 @@
+// Package dev holds the sandbox's character devices, served entirely by
+// the sentry: null, zero, full, random, urandom and tty. Drivers opens a
+// device node by number (tmpfs device nodes call it: it satisfies
+// tmpfs.DeviceOpener); New is a devtmpfs-like read-only /dev tree for
+// sandboxes whose /dev is not a tmpfs populated by the mount code.
+package dev
+
+import (
+	"crypto/rand"
+	"fmt"
+
+	"moat/sentry/fs/fsutil"
+	"moat/sentry/fs/pseudo"
+	"moat/sentry/vfs"
+
+	"golang.org/x/sys/unix"
+)
+
+// Node is one default device node of /dev.
+type Node struct {
+	Name         string
+	Major, Minor uint32
+}
+
+// Nodes are the device nodes a container's /dev holds (runc's default
+// set, less the terminals: /dev/console, /dev/ptmx and /dev/pts/* are
+// not provided yet).
+var Nodes = []Node{
+	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+	{"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+}
+
+// Links are /dev's symlinks: name and target.
+var Links = [][2]string{
+	{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
+	{"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
+}
+
+// Drivers opens the sandbox's devices by number.
+type Drivers struct{}
+
+// OpenDevice opens the character device rdev. Block devices and numbers
+// without a driver fail with ENXIO, as on Linux; /dev/tty fails with
+// ENXIO too, since no sandbox process has a controlling terminal yet.
+func (Drivers) OpenDevice(mode uint32, rdev uint64, flags int) (vfs.FileImpl, error) {
+	if mode&unix.S_IFMT != unix.S_IFCHR {
+		return nil, unix.ENXIO
+	}
+	k, ok := kindOf(rdev)
+	if !ok {
+		return nil, unix.ENXIO
+	}
+	return &File{kind: k, rdev: rdev, mode: mode}, nil
+}
+
+// kind is what a device does.
+type kind int
+
+const (
+	kindNull kind = iota
+	kindZero
+	kindFull
+	kindRandom
+)
+
+// kindOf returns the driver of rdev.
+func kindOf(rdev uint64) (kind, bool) {
+	if unix.Major(rdev) != 1 {
+		return 0, false
+	}
+	switch unix.Minor(rdev) {
+	case 3:
+		return kindNull, true
+	case 5:
+		return kindZero, true
+	case 7:
+		return kindFull, true
+	case 8, 9:
+		// random and urandom are the same since Linux 5.6: never block
+		// once the pool is initialised, which the host's is.
+		return kindRandom, true
+	}
+	return 0, false
+}
+
+// devtmpfsDev is st_dev for the device nodes this package makes (Linux's
+// devtmpfs is usually 0:6).
+var devtmpfsDev = unix.Mkdev(0, 6)
+
+// File is an open device.
+type File struct {
+	kind kind
+	rdev uint64
+	mode uint32
+}
+
+// Read implements vfs.FileImpl.
+func (d *File) Read(_ *vfs.File, dst []byte) (int, error) {
+	switch d.kind {
+	case kindNull:
+		return 0, nil
+	case kindRandom:
+		// crypto/rand reads getrandom(2) in the sentry.
+		n, err := rand.Read(dst)
+		if err != nil {
+			return n, unix.EIO
+		}
+		return n, nil
+	}
+	clear(dst)
+	return len(dst), nil
+}
+
+// Write implements vfs.FileImpl: null, zero and the random devices take
+// everything (writes to random do not credit entropy), full is full.
+func (d *File) Write(_ *vfs.File, src []byte) (int, error) {
+	if d.kind == kindFull {
+		return 0, unix.ENOSPC
+	}
+	return len(src), nil
+}
+
+// PRead implements vfs.FileImpl.
+func (d *File) PRead(f *vfs.File, dst []byte, _ int64) (int, error) { return d.Read(f, dst) }
+
+// PWrite implements vfs.FileImpl.
+func (d *File) PWrite(f *vfs.File, src []byte, _ int64) (int, error) { return d.Write(f, src) }
+
+// Seek implements vfs.FileImpl: these devices ignore the offset and
+// lseek always lands at 0.
+func (d *File) Seek(*vfs.File, int64, int) (int64, error) { return 0, nil }
+
+// Stat implements vfs.FileImpl.
+func (d *File) Stat(*vfs.File) (unix.Stat_t, error) {
+	now := fsutil.Now()
+	a := fsutil.Attr{Dev: devtmpfsDev, Ino: pseudo.Ino(fmt.Sprintf("/dev:%d", d.rdev)), Nlink: 1, Rdev: d.rdev,
+		Mode: d.mode, Blksize: 4096, Atime: now, Mtime: now, Ctime: now}
+	return a.Stat(), nil
+}
+
+// Getdents implements vfs.FileImpl.
+func (d *File) Getdents(*vfs.File, []byte) (int, error) { return 0, unix.ENOTDIR }
+
+// Ioctl implements vfs.FileImpl: these devices have none.
+func (d *File) Ioctl(*vfs.File, uintptr, uintptr, vfs.IOContext) (uintptr, error) {
+	return 0, unix.ENOTTY
+}
+
+// HostFD implements vfs.FileImpl.
+func (d *File) HostFD() int { return -1 }
+
+// Release implements vfs.FileImpl.
+func (d *File) Release() {}
+
+// New returns a read-only /dev tree: the device nodes, the links to
+// /proc/self/fd, and empty pts and shm directories to mount on.
+func New() vfs.FilesystemImpl {
+	return pseudo.NewFS(func(fs *pseudo.FS) vfs.Inode {
+		return &pseudo.Dir{
+			Node: pseudo.Node{FS: fs, Path: "/", Mode: unix.S_IFDIR | 0o755},
+			Entries: func() ([]pseudo.Entry, error) {
+				var es []pseudo.Entry
+				for _, n := range Nodes {
+					es = append(es, deviceEntry(fs, n))
+				}
+				for _, l := range Links {
+					es = append(es, pseudo.Entry{Name: l[0], Type: unix.S_IFLNK, New: func() (vfs.Inode, error) {
+						return pseudo.NewSymlink(fs, "/"+l[0], l[1]), nil
+					}})
+				}
+				for _, d := range []struct {
+					name string
+					mode uint32
+				}{{"pts", 0o755}, {"shm", 0o1777}} {
+					es = append(es, pseudo.Entry{Name: d.name, Type: unix.S_IFDIR, New: func() (vfs.Inode, error) {
+						return &pseudo.Dir{
+							Node:    pseudo.Node{FS: fs, Path: "/" + d.name, Mode: unix.S_IFDIR | d.mode},
+							Entries: func() ([]pseudo.Entry, error) { return nil, nil },
+						}, nil
+					}})
+				}
+				return es, nil
+			},
+		}
+	})
+}
+
+func deviceEntry(fs *pseudo.FS, n Node) pseudo.Entry {
+	rdev := unix.Mkdev(n.Major, n.Minor)
+	mode := uint32(unix.S_IFCHR | 0o666)
+	return pseudo.Entry{Name: n.Name, Type: unix.S_IFCHR, New: func() (vfs.Inode, error) {
+		return &pseudo.Device{
+			Node: pseudo.Node{FS: fs, Path: "/" + n.Name, Mode: mode},
+			Rdev: rdev,
+			OpenDevice: func(flags int) (vfs.FileImpl, error) {
+				return Drivers{}.OpenDevice(mode, rdev, flags)
+			},
+		}, nil
+	}}
+}

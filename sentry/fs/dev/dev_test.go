@@ -1,0 +1,51 @@
+package dev
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestDevices(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		minor    uint32
+		readN    int
+		readByte byte
+		writeErr error
+	}{
+		{"null", 3, 0, 0, nil},
+		{"zero", 5, 8, 0, nil},
+		{"full", 7, 8, 0, unix.ENOSPC},
+	} {
+		f, err := Drivers{}.OpenDevice(unix.S_IFCHR|0o666, unix.Mkdev(1, tc.minor), unix.O_RDWR)
+		if err != nil {
+			t.Fatalf("%s: open: %v", tc.name, err)
+		}
+		buf := []byte{1, 1, 1, 1, 1, 1, 1, 1}
+		n, err := f.Read(nil, buf)
+		if err != nil || n != tc.readN || (n > 0 && buf[0] != tc.readByte) {
+			t.Errorf("%s: read = %d, %v, %v", tc.name, n, err, buf)
+		}
+		if _, err := f.Write(nil, buf); err != tc.writeErr {
+			t.Errorf("%s: write = %v, want %v", tc.name, err, tc.writeErr)
+		}
+		if _, err := f.Ioctl(nil, 0x5401, 0, nil); err != unix.ENOTTY {
+			t.Errorf("%s: ioctl = %v, want ENOTTY", tc.name, err)
+		}
+	}
+	if _, err := (Drivers{}).OpenDevice(unix.S_IFCHR, unix.Mkdev(5, 0), unix.O_RDWR); err != unix.ENXIO {
+		t.Errorf("open /dev/tty = %v, want ENXIO", err)
+	}
+	f, _ := Drivers{}.OpenDevice(unix.S_IFCHR, unix.Mkdev(1, 9), unix.O_RDONLY)
+	a, b := make([]byte, 32), make([]byte, 32)
+	f.Read(nil, a)
+	f.Read(nil, b)
+	if string(a) == string(b) {
+		t.Error("urandom gave the same bytes twice")
+	}
+	st, _ := f.Stat(nil)
+	if st.Rdev != unix.Mkdev(1, 9) || st.Mode&unix.S_IFMT != unix.S_IFCHR {
+		t.Errorf("urandom stat rdev %x mode %o", st.Rdev, st.Mode)
+	}
+}

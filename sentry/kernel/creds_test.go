@@ -1,0 +1,102 @@
+package kernel
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// ids is a (real, effective, saved, fs) quadruple.
+type ids [4]uint32
+
+func uids(c *Credentials) ids { return ids{c.RealUID, c.EffectiveUID, c.SavedUID, c.FSUID} }
+
+// withUIDs returns credentials as after setresuid(r, e, s) by root.
+func withUIDs(r, e, s uint32) *Credentials {
+	c, err := NewCredentials(0, 0, nil).SetRESUID(r, e, s)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+func TestUIDRules(t *testing.T) {
+	cases := []struct {
+		name string
+		from *Credentials
+		op   func(*Credentials) (*Credentials, error)
+		want ids
+		err  error
+	}{
+		{"root setuid", NewCredentials(0, 0, nil), func(c *Credentials) (*Credentials, error) { return c.SetUID(1000) }, ids{1000, 1000, 1000, 1000}, nil},
+		{"user setuid other", NewCredentials(1000, 1000, nil), func(c *Credentials) (*Credentials, error) { return c.SetUID(0) }, ids{}, unix.EPERM},
+		{"user setuid saved", withUIDs(1000, 1000, 0), func(c *Credentials) (*Credentials, error) { return c.SetUID(0) }, ids{1000, 0, 0, 0}, nil},
+		{"setuid -1", NewCredentials(0, 0, nil), func(c *Credentials) (*Credentials, error) { return c.SetUID(NoID) }, ids{}, unix.EINVAL},
+		{"setreuid swap", withUIDs(1000, 2000, 2000), func(c *Credentials) (*Credentials, error) { return c.SetREUID(2000, 1000) }, ids{2000, 1000, 1000, 1000}, nil},
+		{"setreuid e only to real", withUIDs(1000, 2000, 3000), func(c *Credentials) (*Credentials, error) { return c.SetREUID(NoID, 1000) }, ids{1000, 1000, 3000, 1000}, nil},
+		{"setreuid e to saved", withUIDs(1000, 2000, 3000), func(c *Credentials) (*Credentials, error) { return c.SetREUID(NoID, 3000) }, ids{1000, 3000, 3000, 3000}, nil},
+		{"setreuid r to saved", withUIDs(1000, 2000, 3000), func(c *Credentials) (*Credentials, error) { return c.SetREUID(3000, NoID) }, ids{}, unix.EPERM},
+		{"setresuid user", withUIDs(1000, 2000, 3000), func(c *Credentials) (*Credentials, error) { return c.SetRESUID(3000, 1000, 2000) }, ids{3000, 1000, 2000, 1000}, nil},
+		{"setresuid user other", withUIDs(1000, 2000, 3000), func(c *Credentials) (*Credentials, error) { return c.SetRESUID(NoID, 4000, NoID) }, ids{}, unix.EPERM},
+	}
+	for _, c := range cases {
+		n, err := c.op(c.from)
+		if err != c.err {
+			t.Errorf("%s: err %v, want %v", c.name, err, c.err)
+			continue
+		}
+		if err == nil && uids(n) != c.want {
+			t.Errorf("%s: ids %v, want %v", c.name, uids(n), c.want)
+		}
+	}
+}
+
+func TestCapsFollowUIDs(t *testing.T) {
+	root := NewCredentials(0, 0, nil)
+	if root.Effective != AllCaps || !root.HasCap(CapSetuid) {
+		t.Fatalf("root caps %#x", root.Effective)
+	}
+	// Keeping uid 0 saved: effective dropped, permitted kept, and
+	// regained with the effective uid.
+	tmp, _ := root.SetRESUID(1000, 1000, 0)
+	if tmp.Effective != 0 || tmp.Permitted != AllCaps {
+		t.Fatalf("euid 1000 saved 0: eff %#x perm %#x", tmp.Effective, tmp.Permitted)
+	}
+	back, err := tmp.SetREUID(NoID, 0)
+	if err != nil || back.Effective != AllCaps {
+		t.Fatalf("back to euid 0: %v eff %#x", err, back.Effective)
+	}
+	gone, _ := root.SetUID(1000)
+	if gone.Effective != 0 || gone.Permitted != 0 {
+		t.Fatalf("setuid(1000): eff %#x perm %#x", gone.Effective, gone.Permitted)
+	}
+	if _, err := gone.SetUID(0); err != unix.EPERM {
+		t.Fatalf("regain root: %v, want EPERM", err)
+	}
+	if _, err := gone.SetGroups(nil); err != unix.EPERM {
+		t.Fatalf("setgroups without CAP_SETGID: %v", err)
+	}
+	// fsuid away from 0 drops the fs capabilities only.
+	old, fs := root.SetFSUID(1000)
+	if old != 0 || fs == nil || fs.HasCap(CapDACOverride) || !fs.HasCap(CapSetuid) || fs.VFS().UID != 1000 {
+		t.Fatalf("setfsuid(1000): old %d creds %+v", old, fs)
+	}
+	if old, n := gone.SetFSUID(0); old != 1000 || n != nil {
+		t.Fatalf("user setfsuid(0): old %d, changed %v", old, n != nil)
+	}
+}
+
+func TestSetCaps(t *testing.T) {
+	root := NewCredentials(0, 0, nil)
+	less := AllCaps &^ (1 << CapSysAdmin)
+	n, err := root.SetCaps(less, less, 0)
+	if err != nil || n.HasCap(CapSysAdmin) {
+		t.Fatalf("drop CAP_SYS_ADMIN: %v", err)
+	}
+	if _, err := n.SetCaps(AllCaps, AllCaps, 0); err != unix.EPERM {
+		t.Fatalf("regain a capability: %v, want EPERM", err)
+	}
+	if _, err := n.SetCaps(AllCaps, less, 0); err != unix.EPERM {
+		t.Fatalf("effective beyond permitted: %v, want EPERM", err)
+	}
+}
