@@ -13,7 +13,7 @@ ARM64_ENV := CC=aarch64-linux-gnu-gcc GOARCH=arm64 \
 # cannot work statically.
 STATIC_FLAGS := -tags netgo,osusergo -ldflags '-linkmode external -extldflags "-static"'
 
-.PHONY: all build static arm64 test unit e2e test-debian bench demo deps deps-arm64 fmt check vet clean
+.PHONY: all build static arm64 test unit e2e test-debian test-docker bench demo deps deps-arm64 fmt check vet clean
 
 all: build
 
@@ -42,6 +42,13 @@ e2e: deps
 # tree with debootstrap (about a minute, cached in /var/cache/moat-test).
 test-debian: deps
 	$(GO) test -count=1 -timeout 30m -tags debian ./test/debian
+
+# moat as a runtime of a real dockerd and containerd (build tag docker):
+# the tests start private daemons (own sockets and directories), import a
+# busybox image, run the cases and stop everything again.
+test-docker: deps
+	@./test/docker/deps.sh
+	$(GO) test -count=1 -timeout 15m -tags docker ./test/docker
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./test/bench

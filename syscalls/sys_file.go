@@ -114,13 +114,15 @@ const (
 	closeRangeCloexec = 1 << 2
 )
 
-// sysCloseRange implements close_range(2). CLOSE_RANGE_UNSHARE is accepted
-// and has nothing to do: fd tables are not shared between processes yet
-// (no CLONE_FILES without CLONE_VM support).
+// sysCloseRange implements close_range(2). CLOSE_RANGE_UNSHARE first
+// gives the caller its own copy of a shared descriptor table.
 func sysCloseRange(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	first, last, flags := a.Uint(0), a.Uint(1), a.Uint(2)
 	if flags&^(closeRangeUnshare|closeRangeCloexec) != 0 || first > last {
 		return 0, unix.EINVAL
+	}
+	if flags&closeRangeUnshare != 0 {
+		t.UnshareFDTable()
 	}
 	ft := t.FDTable()
 	for _, fd := range ft.FDs() {

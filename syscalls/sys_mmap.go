@@ -59,6 +59,11 @@ func sysMmap(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 			return 0, err
 		}
 		defer f.DecRef()
+		// Linux's do_mmap: no executable mapping of a noexec mount's
+		// file.
+		if l := f.Location(); prot&unix.PROT_EXEC != 0 && l.Valid() && l.Mount().NoExec() {
+			return 0, unix.EPERM
+		}
 		opts.File = newMappedFile(t, f)
 	}
 	return t.MM().MMap(opts)

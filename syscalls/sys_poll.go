@@ -180,6 +180,10 @@ func copyInPollFDs(t *kernel.Task, addr uintptr, nfds uint64) (pollSet, []byte, 
 		return nil, nil, unix.EINVAL
 	}
 	raw := make([]byte, int(nfds)*pollfdSize)
+	if nfds == 0 {
+		// poll(NULL, 0, ms) is a common way to sleep.
+		return nil, raw, nil
+	}
 	if err := copyInAll(t, addr, raw); err != nil {
 		return nil, nil, err
 	}
@@ -194,6 +198,9 @@ func copyInPollFDs(t *kernel.Task, addr uintptr, nfds uint64) (pollSet, []byte, 
 
 // copyOutRevents writes the revents fields back.
 func copyOutRevents(t *kernel.Task, addr uintptr, ps pollSet, raw []byte) error {
+	if len(ps) == 0 {
+		return nil
+	}
 	for i := range ps {
 		le.PutUint16(raw[i*pollfdSize+6:], uint16(ps[i].revents))
 	}
@@ -227,7 +234,7 @@ func sysPoll(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	case ms > 0:
 		deadline = time.Now().Add(time.Duration(ms) * time.Millisecond)
 	}
-	n, err := doPoll(t, a[0], uint64(a[1]), block, deadline)
+	n, err := doPoll(t, a[0], uint64(a.Uint(1)), block, deadline)
 	if err == unix.EINTR {
 		return 0, kernel.ERESTART_RESTARTBLOCK
 	}
@@ -281,7 +288,7 @@ func sysPpoll(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	if haveMask {
 		t.SetTemporarySignalMask(mask)
 	}
-	n, err := doPoll(t, a[0], uint64(a[1]), block, deadline)
+	n, err := doPoll(t, a[0], uint64(a.Uint(1)), block, deadline)
 	if haveMask {
 		t.RestoreSignalMask(err == unix.EINTR)
 	}

@@ -24,7 +24,7 @@ var fileSyscalls = []entry{
 	partial("open", sysOpen, "path,oflags,mode", "nothing can be created: the root is read-only"),
 	partial("creat", sysCreat, "path,mode", "the root is read-only: EROFS once the path resolves"),
 	supported("close", sysClose, "fd"),
-	partial("close_range", sysCloseRange, "fd,fd,hex", "CLOSE_RANGE_UNSHARE has nothing to unshare"),
+	supported("close_range", sysCloseRange, "fd,fd,hex"),
 	supported("dup", sysDup, "fd"),
 	supported("dup2", sysDup2, "fd,fd"),
 	supported("dup3", sysDup3, "fd,fd,oflags"),

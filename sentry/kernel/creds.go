@@ -1,6 +1,10 @@
 package kernel
 
-import "moat/sentry/vfs"
+import (
+	"slices"
+
+	"moat/sentry/vfs"
+)
 
 // Credentials are a task's user and group IDs and capabilities. A
 // Credentials value is never changed once a task uses it: a set*id call
@@ -55,7 +59,7 @@ func NewCredentials(uid, gid uint32, groups []uint32) *Credentials {
 	c := &Credentials{
 		RealUID: uid, EffectiveUID: uid, SavedUID: uid, FSUID: uid,
 		RealGID: gid, EffectiveGID: gid, SavedGID: gid, FSGID: gid,
-		Groups: append([]uint32(nil), groups...),
+		Groups: slices.Sorted(slices.Values(groups)),
 	}
 	if uid == 0 {
 		c.Effective, c.Permitted = AllCaps, AllCaps

@@ -219,24 +219,15 @@ func (k *Kernel) mountPoint(dest string) (vfs.Location, error) {
 	return cur, nil
 }
 
-// overlayDir is the overlay's directory-making method.
-type overlayDir interface {
-	Create(name string, mode uint32, rdev uint64, uid, gid uint32) (vfs.Inode, error)
-}
-
-// makeDir makes directory name in dir, for file systems the sentry can
-// write to directly (tmpfs, the overlay). A read-only gofer root cannot
-// get new mount points: EROFS.
+// makeDir makes directory name in dir when its file system is
+// writable (tmpfs, the overlay, a writable gofer root). A read-only
+// root cannot get new mount points: EROFS, as runc would fail too.
 func makeDir(dir vfs.Inode, name string) error {
-	switch d := dir.(type) {
-	case *tmpfs.Inode:
-		_, err := d.Create(name, unix.S_IFDIR|0o755, 0, 0, 0)
-		return err
-	case overlayDir:
-		_, err := d.Create(name, unix.S_IFDIR|0o755, 0, 0, 0)
-		return err
+	w, ok := dir.(vfs.WritableDir)
+	if !ok {
+		return unix.EROFS
 	}
-	return unix.EROFS
+	return w.Mkdir(name, 0o755, vfs.Owner{})
 }
 
 // populateDev fills a tmpfs mounted at /dev as runc does: the default
@@ -251,7 +242,7 @@ func populateDev(d *tmpfs.Inode) error {
 		{"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 	}
 	for _, dv := range devs {
-		if _, err := d.Create(dv.name, unix.S_IFCHR|0o666, unix.Mkdev(dv.major, dv.minor), 0, 0); err != nil {
+		if _, err := d.MakeNode(dv.name, unix.S_IFCHR|0o666, unix.Mkdev(dv.major, dv.minor), 0, 0); err != nil {
 			return fmt.Errorf("/dev/%s: %w", dv.name, err)
 		}
 	}
@@ -261,14 +252,14 @@ func populateDev(d *tmpfs.Inode) error {
 		{"ptmx", "pts/ptmx"},
 	}
 	for _, l := range links {
-		if _, err := d.Symlink(l[0], l[1], 0, 0); err != nil {
+		if _, err := d.MakeSymlink(l[0], l[1], 0, 0); err != nil {
 			return fmt.Errorf("/dev/%s: %w", l[0], err)
 		}
 	}
-	if _, err := d.Create("pts", unix.S_IFDIR|0o755, 0, 0, 0); err != nil {
+	if _, err := d.MakeNode("pts", unix.S_IFDIR|0o755, 0, 0, 0); err != nil {
 		return fmt.Errorf("/dev/pts: %w", err)
 	}
-	if _, err := d.Create("shm", unix.S_IFDIR|0o1777, 0, 0, 0); err != nil {
+	if _, err := d.MakeNode("shm", unix.S_IFDIR|0o1777, 0, 0, 0); err != nil {
 		return fmt.Errorf("/dev/shm: %w", err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -20,6 +21,22 @@ type memNode struct {
 type memFS struct {
 	root    *memNode
 	lookups atomic.Int64
+
+	inoMu sync.Mutex
+	inos  map[*memNode]uint64
+}
+
+// ino numbers nodes in order of first stat, so hard links share one.
+func (fs *memFS) ino(n *memNode) uint64 {
+	fs.inoMu.Lock()
+	defer fs.inoMu.Unlock()
+	if fs.inos == nil {
+		fs.inos = map[*memNode]uint64{}
+	}
+	if _, ok := fs.inos[n]; !ok {
+		fs.inos[n] = uint64(len(fs.inos) + 1)
+	}
+	return fs.inos[n]
 }
 
 func (fs *memFS) Root() (Inode, error) { return &memInode{fs: fs, n: fs.root}, nil }
@@ -55,7 +72,7 @@ func (i *memInode) Open(flags int) (FileImpl, error) {
 }
 
 func (i *memInode) Stat() (unix.Stat_t, error) {
-	return unix.Stat_t{Mode: i.n.mode, Uid: i.n.uid, Gid: i.n.gid, Size: int64(len(i.n.data))}, nil
+	return unix.Stat_t{Ino: i.fs.ino(i.n), Mode: i.n.mode, Uid: i.n.uid, Gid: i.n.gid, Size: int64(len(i.n.data))}, nil
 }
 
 func (i *memInode) Release() {}

@@ -60,17 +60,24 @@ func writeRefused(m *Mount, mode uint32) bool {
 }
 
 // Permission checks that c may access l in the ways may (MayRead,
-// MayWrite, MayExec) asks: EROFS for a write on a read-only mount, else
-// EACCES when the mode bits refuse it.
+// MayWrite, MayExec) asks: EACCES when the mode bits refuse it, else
+// EROFS for a write on a read-only mount. The order is that of a
+// read-only bind mount (MNT_READONLY, what runc makes of root.readonly),
+// whose check comes after the inode's permission.
 func (v *VFS) Permission(c *Creds, l Location, may uint32) error {
 	if !l.Valid() {
 		return unix.ENOENT
 	}
-	if may&MayWrite != 0 && writeRefused(l.m, l.d.attr.Mode) {
-		return unix.EROFS
-	}
 	if !permitted(c, l.d.attrs(), may) {
 		return unix.EACCES
+	}
+	// A noexec mount's regular files cannot be executed (execve,
+	// access X_OK), whatever their mode.
+	if may&MayExec != 0 && l.m.opts.NoExec && l.d.attr.Mode&unix.S_IFMT == unix.S_IFREG {
+		return unix.EACCES
+	}
+	if may&MayWrite != 0 && writeRefused(l.m, l.d.attr.Mode) {
+		return unix.EROFS
 	}
 	return nil
 }

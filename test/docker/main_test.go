@@ -56,10 +56,10 @@ type environment struct {
 	moat string
 	// workDir holds the moat binary, the image tarballs and the daemons'
 	// configuration and logs.
-	workDir              string
-	containerd, dockerd  *exec.Cmd
-	containerdLog, dlog  string
-	dockerBin, ctrBin    string
+	workDir               string
+	containerd, dockerd   *exec.Cmd
+	containerdLog, dlog   string
+	dockerBin, ctrBin     string
 	containerdDone, dDone chan error
 }
 
@@ -216,7 +216,10 @@ func writeBusyboxTar(bb, out string) error {
 		_, err := tw.Write(body)
 		return err
 	}
-	for _, d := range []string{"bin", "etc", "proc", "sys", "dev", "root"} {
+	// /run is there because containerd's default spec mounts a tmpfs on
+	// it and moat cannot yet make a missing mount point (the official
+	// busybox image has none: see README, "With containerd").
+	for _, d := range []string{"bin", "etc", "proc", "sys", "dev", "root", "run"} {
 		if err := dir(d, 0o755); err != nil {
 			return err
 		}

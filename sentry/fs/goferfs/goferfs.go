@@ -1,13 +1,16 @@
 // Package goferfs is the file system served by a gofer: regular files,
 // directories and symlinks whose path operations (walk, stat, readlink,
-// open) cross the gofer socket and whose data is read straight from the
-// host descriptor the gofer hands back.
+// open, and the writes of write.go) cross the gofer socket and whose
+// data is read and written straight through the host descriptor the
+// gofer hands back. One Filesystem is the root (New) or one bind mount
+// (NewBind).
 package goferfs
 
 import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"moat/gofer"
 	"moat/sentry/vfs"
@@ -26,28 +29,54 @@ type Remote interface {
 	Clunk(f gofer.FID) error
 }
 
-// Filesystem is one gofer-served tree.
+// Filesystem is one gofer-served tree: the root, or one bind mount.
 type Filesystem struct {
 	r Remote
+	// dest is the bind mount's destination, "" for the root.
+	dest string
 }
 
-// New returns the file system served through r.
+// New returns the file system of the gofer's root, served through r.
 func New(r Remote) *Filesystem { return &Filesystem{r: r} }
+
+// NewBind returns the file system of the gofer's bind mount for dest
+// (the destination as config.json names it and the gofer's --mount flag
+// gave it). r must also implement WritableRemote (*gofer.Client does).
+func NewBind(r Remote, dest string) *Filesystem { return &Filesystem{r: r, dest: dest} }
 
 // Root attaches to the served tree.
 func (fs *Filesystem) Root() (vfs.Inode, error) {
-	fid, a, err := fs.r.Attach()
+	var fid gofer.FID
+	var a gofer.Attr
+	var err error
+	if fs.dest == "" {
+		fid, a, err = fs.r.Attach()
+	} else if w, ok := fs.r.(WritableRemote); ok {
+		fid, a, err = w.AttachMount(fs.dest)
+	} else {
+		err = errors.New("remote cannot attach bind mounts")
+	}
 	if err != nil {
-		return nil, fmt.Errorf("goferfs: attach: %w", err)
+		return nil, fmt.Errorf("goferfs: attach %q: %w", fs.dest, err)
 	}
 	return &inode{fs: fs, fid: fid, attr: a}, nil
 }
 
 // inode is one file the gofer holds for us (by FID).
 type inode struct {
-	fs   *Filesystem
-	fid  gofer.FID
+	fs  *Filesystem
+	fid gofer.FID
+
+	// mu guards attr, which chmod and chown through the VFS refresh.
+	mu   sync.Mutex
 	attr gofer.Attr
+}
+
+// cachedAttr returns the attributes as last known.
+func (i *inode) cachedAttr() gofer.Attr {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.attr
 }
 
 // errno turns a gofer error into what the application sees: the gofer's
@@ -61,7 +90,8 @@ func errno(err error) error {
 }
 
 func (i *inode) Attr() vfs.InodeAttr {
-	return vfs.InodeAttr{Mode: i.attr.Mode, UID: i.attr.UID, GID: i.attr.GID}
+	a := i.cachedAttr()
+	return vfs.InodeAttr{Mode: a.Mode, UID: a.UID, GID: a.GID}
 }
 
 func (i *inode) Lookup(name string) (vfs.Inode, error) {
@@ -73,7 +103,7 @@ func (i *inode) Lookup(name string) (vfs.Inode, error) {
 }
 
 func (i *inode) Readlink() (string, error) {
-	if i.attr.Mode&unix.S_IFMT != unix.S_IFLNK {
+	if i.cachedAttr().Mode&unix.S_IFMT != unix.S_IFLNK {
 		return "", unix.EINVAL
 	}
 	s, err := i.fs.r.Readlink(i.fid)
@@ -96,23 +126,29 @@ func (i *inode) Stat() (unix.Stat_t, error) {
 // sockets with ENXIO (opening them could block the gofer or reach a host
 // service).
 func (i *inode) Open(flags int) (vfs.FileImpl, error) {
-	switch i.attr.Mode & unix.S_IFMT {
+	mode := i.cachedAttr().Mode
+	switch mode & unix.S_IFMT {
 	case unix.S_IFREG, unix.S_IFDIR:
 	case unix.S_IFCHR, unix.S_IFBLK:
 		return nil, unix.EACCES
 	default:
 		return nil, unix.ENXIO
 	}
-	// O_APPEND stays in the vfs.File only: the gofer refuses it as a
-	// write flag, and the data it serves is read-only anyway.
-	hf, err := i.fs.r.Open(i.fid, flags&(unix.O_ACCMODE|unix.O_NONBLOCK|unix.O_DIRECTORY))
+	// O_APPEND goes to the host description, which then appends for
+	// us; O_TRUNC truncates as the gofer opens.
+	hf, err := i.fs.r.Open(i.fid, flags&(unix.O_ACCMODE|unix.O_NONBLOCK|unix.O_DIRECTORY|unix.O_APPEND|unix.O_TRUNC))
 	if err != nil {
 		return nil, errno(err)
 	}
-	if i.attr.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return &dirFile{hostFile{f: hf, fd: int(hf.Fd())}}, nil
+	return newFileImpl(hf, mode), nil
+}
+
+// newFileImpl wraps a host descriptor of a file of type mode.
+func newFileImpl(hf *os.File, mode uint32) vfs.FileImpl {
+	if mode&unix.S_IFMT == unix.S_IFDIR {
+		return &dirFile{hostFile{f: hf, fd: int(hf.Fd())}}
 	}
-	return &regularFile{hostFile{f: hf, fd: int(hf.Fd())}}, nil
+	return &regularFile{hostFile{f: hf, fd: int(hf.Fd())}}
 }
 
 func (i *inode) Release() {

@@ -47,33 +47,34 @@ func (n *node) copyUpLocked(truncating bool) error {
 		if err != nil {
 			return err
 		}
-		u, err = p.upper.Symlink(n.name, target, st.Uid, st.Gid)
+		u, err = p.upper.MakeSymlink(n.name, target, st.Uid, st.Gid)
 		if err != nil {
 			return err
 		}
 	case unix.S_IFREG:
-		if u, err = p.upper.Create(n.name, st.Mode, 0, st.Uid, st.Gid); err != nil {
+		if u, err = p.upper.MakeNode(n.name, st.Mode, 0, st.Uid, st.Gid); err != nil {
 			return err
 		}
 		if !truncating {
 			if err := copyData(n.lower, u, st.Size); err != nil {
-				p.upper.Unlink(n.name)
+				p.upper.RemoveName(n.name)
 				return err
 			}
 		}
 	default:
-		if u, err = p.upper.Create(n.name, st.Mode, st.Rdev, st.Uid, st.Gid); err != nil {
+		if u, err = p.upper.MakeNode(n.name, st.Mode, st.Rdev, st.Uid, st.Gid); err != nil {
 			return err
 		}
 	}
-	sa := tmpfs.SetAttr{
-		SetUID: true, UID: st.Uid, SetGID: true, GID: st.Gid,
-		SetAtime: true, Atime: st.Atim, SetMtime: true, Mtime: st.Mtim,
+	sa := vfs.AttrChange{
+		Mask: vfs.SetUID | vfs.SetGID | vfs.SetTimes,
+		UID:  st.Uid, GID: st.Gid, Atime: st.Atim, Mtime: st.Mtim,
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFLNK {
-		sa.SetMode, sa.Mode = true, st.Mode&0o7777
+		sa.Mask |= vfs.SetMode
+		sa.Mode = st.Mode & 0o7777
 	}
-	if err := u.Setattr(sa); err != nil {
+	if err := u.SetAttr(sa); err != nil {
 		return err
 	}
 	if n.isDir() {

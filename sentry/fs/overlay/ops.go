@@ -51,13 +51,13 @@ func (d *node) clearWhiteoutLocked(name string) bool {
 	if err != nil || !w.IsWhiteout() {
 		return false
 	}
-	return d.upper.Unlink(name) == nil
+	return d.upper.RemoveName(name) == nil
 }
 
-// Create makes name in directory d: mode's S_IFMT says what (regular
+// makeNode makes name in directory d: mode's S_IFMT says what (regular
 // file, directory, device, FIFO, socket). A directory made where a
 // deleted lower name was is opaque.
-func (d *node) Create(name string, mode uint32, rdev uint64, uid, gid uint32) (vfs.Inode, error) {
+func (d *node) makeNode(name string, mode uint32, rdev uint64, uid, gid uint32) (*node, error) {
 	if _, ok, err := d.exists(name); err != nil || ok {
 		return nil, errOr(err, unix.EEXIST)
 	}
@@ -68,7 +68,7 @@ func (d *node) Create(name string, mode uint32, rdev uint64, uid, gid uint32) (v
 		return nil, err
 	}
 	hid := d.clearWhiteoutLocked(name)
-	u, err := d.upper.Create(name, mode, rdev, uid, gid)
+	u, err := d.upper.MakeNode(name, mode, rdev, uid, gid)
 	if err != nil {
 		return nil, err
 	}
@@ -78,8 +78,8 @@ func (d *node) Create(name string, mode uint32, rdev uint64, uid, gid uint32) (v
 	return d.addChildLocked(name, u), nil
 }
 
-// Symlink makes the symlink name in d pointing at target.
-func (d *node) Symlink(name, target string, uid, gid uint32) (vfs.Inode, error) {
+// makeSymlink makes the symlink name in d pointing at target.
+func (d *node) makeSymlink(name, target string, uid, gid uint32) (*node, error) {
 	if _, ok, err := d.exists(name); err != nil || ok {
 		return nil, errOr(err, unix.EEXIST)
 	}
@@ -90,7 +90,7 @@ func (d *node) Symlink(name, target string, uid, gid uint32) (vfs.Inode, error) 
 		return nil, err
 	}
 	d.clearWhiteoutLocked(name)
-	u, err := d.upper.Symlink(name, target, uid, gid)
+	u, err := d.upper.MakeSymlink(name, target, uid, gid)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func (d *node) Link(name string, target vfs.Inode) error {
 		return err
 	}
 	d.clearWhiteoutLocked(name)
-	if err := d.upper.Link(name, t.upper); err != nil {
+	if err := d.upper.AddLink(name, t.upper); err != nil {
 		return err
 	}
 	c := d.addChildLocked(name, t.upper)
@@ -140,8 +140,8 @@ func (d *node) Link(name string, target vfs.Inode) error {
 	return nil
 }
 
-// Unlink removes the non-directory name from d.
-func (d *node) Unlink(name string) error {
+// unlink removes the non-directory name from d.
+func (d *node) unlink(name string) error {
 	c, ok, err := d.exists(name)
 	if err != nil || !ok {
 		return errOr(err, unix.ENOENT)
@@ -152,8 +152,8 @@ func (d *node) Unlink(name string) error {
 	return d.remove(name, c)
 }
 
-// Rmdir removes the empty directory name from d.
-func (d *node) Rmdir(name string) error {
+// rmdir removes the empty directory name from d.
+func (d *node) rmdir(name string) error {
 	c, ok, err := d.exists(name)
 	if err != nil || !ok {
 		return errOr(err, unix.ENOENT)
@@ -185,7 +185,7 @@ func (d *node) remove(name string, c *node) error {
 		if c.isDir() {
 			err = d.upper.Rmdir(name, true)
 		} else {
-			err = d.upper.Unlink(name)
+			err = d.upper.RemoveName(name)
 		}
 		if err != nil {
 			return err
@@ -280,7 +280,7 @@ func (d *node) Rename(oldName string, newDir vfs.Inode, newName string, flags ui
 	if !exchange && d.lowerHasLocked(oldName) {
 		uflags |= tmpfs.RenameWhiteout
 	}
-	if err := d.upper.Rename(oldName, nd.upper, newName, uflags); err != nil {
+	if err := d.upper.Move(oldName, nd.upper, newName, uflags); err != nil {
 		return err
 	}
 	// A moved directory never merges with a lower one at its new place.
@@ -324,14 +324,15 @@ func (n *node) moveLocked(p *node, name string) {
 	p.children[name] = n
 }
 
-// Setattr changes n's metadata (chmod, chown, truncate, utimensat),
-// copying it up first; truncating to zero skips copying the data.
-func (n *node) Setattr(s tmpfs.SetAttr) error {
-	if err := n.copyUp(s.SetSize && s.Size == 0); err != nil {
+// SetAttr implements vfs.WritableInode (chmod, chown, truncate,
+// utimensat), copying n up first; truncating to zero skips copying the
+// data.
+func (n *node) SetAttr(a vfs.AttrChange) error {
+	if err := n.copyUp(a.Mask&vfs.SetSize != 0 && a.Size == 0); err != nil {
 		return err
 	}
 	u, _ := n.layers()
-	return u.Setattr(s)
+	return u.SetAttr(a)
 }
 
 // errOr returns err, or def when err is nil.

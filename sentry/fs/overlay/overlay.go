@@ -66,7 +66,7 @@ func New(lower vfs.FilesystemImpl, upper tmpfs.Options) (*Filesystem, error) {
 	fs.upper = tmpfs.New(upper)
 	ur := fs.upper.RootInode()
 	// The upper root stands for the lower one: same times.
-	ur.Setattr(tmpfs.SetAttr{SetAtime: true, Atime: st.Atim, SetMtime: true, Mtime: st.Mtim})
+	ur.SetAttr(vfs.AttrChange{Mask: vfs.SetTimes, Atime: st.Atim, Mtime: st.Mtim})
 	fs.root = &node{fs: fs, typ: unix.S_IFDIR, upper: ur, lower: li, lowerIno: int64(st.Ino), lowerSize: st.Size, lowerBlocks: st.Blocks,
 		nlinkBias: int64(st.Nlink) - 2}
 	return fs, nil

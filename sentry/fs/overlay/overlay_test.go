@@ -22,14 +22,14 @@ func lowerTree(t *testing.T) *tmpfs.Filesystem {
 	t.Helper()
 	fs := tmpfs.New(tmpfs.Options{Mode: 0o755})
 	r := fs.RootInode()
-	etc := must(r.Create("etc", unix.S_IFDIR|0o755, 0, 0, 0))
-	usr := must(r.Create("usr", unix.S_IFDIR|0o755, 0, 0, 0))
-	bin := must(usr.Create("bin", unix.S_IFDIR|0o755, 0, 0, 0))
-	must(usr.Create("share", unix.S_IFDIR|0o755, 0, 0, 0))
-	must(r.Symlink("link", "etc", 0, 0))
-	write(t, must(etc.Create("passwd", unix.S_IFREG|0o644, 0, 0, 0)), "root:x:0:0")
-	write(t, must(etc.Create("secret", unix.S_IFREG|0o600, 0, 3, 4)), "s")
-	must(bin.Create("yes", unix.S_IFREG|0o755, 0, 0, 0))
+	etc := must(r.MakeNode("etc", unix.S_IFDIR|0o755, 0, 0, 0))
+	usr := must(r.MakeNode("usr", unix.S_IFDIR|0o755, 0, 0, 0))
+	bin := must(usr.MakeNode("bin", unix.S_IFDIR|0o755, 0, 0, 0))
+	must(usr.MakeNode("share", unix.S_IFDIR|0o755, 0, 0, 0))
+	must(r.MakeSymlink("link", "etc", 0, 0))
+	write(t, must(etc.MakeNode("passwd", unix.S_IFREG|0o644, 0, 0, 0)), "root:x:0:0")
+	write(t, must(etc.MakeNode("secret", unix.S_IFREG|0o600, 0, 3, 4)), "s")
+	must(bin.MakeNode("yes", unix.S_IFREG|0o755, 0, 0, 0))
 	return fs
 }
 
@@ -148,7 +148,7 @@ func TestCopyUpKeepsDataAndMode(t *testing.T) {
 	}
 	// chmod copies up too, and the data comes along.
 	pw := mustWalk(t, root, "etc", "passwd")
-	if err := pw.Setattr(tmpfs.SetAttr{SetMode: true, Mode: 0o600}); err != nil {
+	if err := pw.SetAttr(vfs.AttrChange{Mask: vfs.SetMode, Mode: 0o600}); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, pw); got != "root:x:0:0" {
@@ -166,10 +166,10 @@ func TestCopyUpKeepsDataAndMode(t *testing.T) {
 func TestWhiteoutsAndMerge(t *testing.T) {
 	lower, root := setup(t)
 	etc := mustWalk(t, root, "etc")
-	if _, err := etc.Create("new", unix.S_IFREG|0o644, 0, 0, 0); err != nil {
+	if _, err := etc.makeNode("new", unix.S_IFREG|0o644, 0, 0, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := etc.Unlink("passwd"); err != nil {
+	if err := etc.unlink("passwd"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := etc.Lookup("passwd"); err != unix.ENOENT {
@@ -183,13 +183,13 @@ func TestWhiteoutsAndMerge(t *testing.T) {
 	}
 	// rmdir of a lower directory; mkdir again is empty (opaque).
 	usr := mustWalk(t, root, "usr")
-	if err := usr.Rmdir("bin"); err != unix.ENOTEMPTY {
+	if err := usr.rmdir("bin"); err != unix.ENOTEMPTY {
 		t.Fatalf("rmdir non-empty lower dir: %v", err)
 	}
-	if err := mustWalk(t, usr, "bin").Unlink("yes"); err != nil {
+	if err := mustWalk(t, usr, "bin").unlink("yes"); err != nil {
 		t.Fatal(err)
 	}
-	if err := usr.Rmdir("bin"); err != nil {
+	if err := usr.rmdir("bin"); err != nil {
 		t.Fatal(err)
 	}
 	if got := list(t, usr); !slices.Equal(got, []string{"share"}) {
@@ -198,7 +198,7 @@ func TestWhiteoutsAndMerge(t *testing.T) {
 	if st, _ := usr.Stat(); st.Nlink != 3 {
 		t.Fatalf("usr nlink %d, want 3 (., .., share)", st.Nlink)
 	}
-	nb, err := usr.Create("bin", unix.S_IFDIR|0o755, 0, 0, 0)
+	nb, err := usr.makeNode("bin", unix.S_IFDIR|0o755, 0, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestWhiteoutsAndMerge(t *testing.T) {
 	if st, _ := usr.Stat(); st.Nlink != 4 {
 		t.Fatalf("usr nlink %d, want 4", st.Nlink)
 	}
-	if err := root.Unlink("link"); err != nil {
+	if err := root.unlink("link"); err != nil {
 		t.Fatal(err)
 	}
 	if got := list(t, root); !slices.Equal(got, []string{"etc", "usr"}) {
@@ -251,7 +251,7 @@ func TestRenameRules(t *testing.T) {
 		t.Fatalf("old name of a renamed file: %v", err)
 	}
 	// A directory made in the overlay can move.
-	d, _ := root.Create("d", unix.S_IFDIR|0o755, 0, 0, 0)
+	d, _ := root.makeNode("d", unix.S_IFDIR|0o755, 0, 0, 0)
 	if err := root.Rename("d", usr, "d2", 0); err != nil {
 		t.Fatal(err)
 	}

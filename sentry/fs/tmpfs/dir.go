@@ -72,12 +72,12 @@ func (d *Inode) addLocked(name string, c *Inode) {
 	d.mtime, d.ctime = now, now
 }
 
-// Create makes a new file called name in directory d: mode's S_IFMT says
+// MakeNode makes a new file called name in directory d: mode's S_IFMT says
 // what (S_IFREG, S_IFDIR, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK), rdev is
 // a device's number, and uid/gid the creator's filesystem ids. As Linux
 // does, a set-group-ID directory passes its group on, and its S_ISGID
-// bit to subdirectories. Symlinks are made by Symlink.
-func (d *Inode) Create(name string, mode uint32, rdev uint64, uid, gid uint32) (*Inode, error) {
+// bit to subdirectories. Symlinks are made by MakeSymlink.
+func (d *Inode) MakeNode(name string, mode uint32, rdev uint64, uid, gid uint32) (*Inode, error) {
 	switch mode & unix.S_IFMT {
 	case unix.S_IFREG, unix.S_IFDIR, unix.S_IFCHR, unix.S_IFBLK, unix.S_IFIFO, unix.S_IFSOCK:
 	default:
@@ -122,8 +122,8 @@ func (d *Inode) newNameLocked(name string) error {
 	return nil
 }
 
-// Symlink makes a symlink called name in d pointing at target.
-func (d *Inode) Symlink(name, target string, uid, gid uint32) (*Inode, error) {
+// MakeSymlink makes a symlink called name in d pointing at target.
+func (d *Inode) MakeSymlink(name, target string, uid, gid uint32) (*Inode, error) {
 	if len(target) >= vfs.PathMax {
 		return nil, unix.ENAMETOOLONG
 	}
@@ -166,8 +166,8 @@ func (d *Inode) Whiteout(name string) error {
 	return nil
 }
 
-// Link adds the name name in d for the existing file target.
-func (d *Inode) Link(name string, target *Inode) error {
+// AddLink adds the name name in d for the existing file target.
+func (d *Inode) AddLink(name string, target *Inode) error {
 	if target.fs != d.fs {
 		return unix.EXDEV
 	}
@@ -191,8 +191,8 @@ func (d *Inode) Link(name string, target *Inode) error {
 	return nil
 }
 
-// Unlink removes the non-directory name from d (whiteouts included).
-func (d *Inode) Unlink(name string) error {
+// RemoveName removes the non-directory name from d (whiteouts included).
+func (d *Inode) RemoveName(name string) error {
 	d.fs.mu.Lock()
 	defer d.fs.mu.Unlock()
 	if err := d.checkDirLocked(); err != nil {
@@ -273,10 +273,10 @@ const (
 	RenameWhiteout  = unix.RENAME_WHITEOUT
 )
 
-// Rename moves oldName in d to newName in newDir with renameat2's
-// flags (RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT). The VFS
-// has checked permissions and that neither name is "." or "..".
-func (d *Inode) Rename(oldName string, newDir *Inode, newName string, flags uint) error {
+// Move moves oldName in d to newName in newDir with renameat2's flags
+// (RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT). The VFS has
+// checked permissions and that neither name is "." or "..".
+func (d *Inode) Move(oldName string, newDir *Inode, newName string, flags uint) error {
 	if newDir.fs != d.fs {
 		return unix.EXDEV
 	}

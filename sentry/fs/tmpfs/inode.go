@@ -30,6 +30,9 @@ type Inode struct {
 	nlink               uint32
 	rdev                uint64
 	atime, mtime, ctime unix.Timespec
+	// anon marks a file that never had a name (memfd_create): it goes
+	// when its last open file does.
+	anon bool
 	// whiteout marks a name deleted in an overlay's upper layer; opaque
 	// marks an upper directory that hides the lower one. Only
 	// sentry/fs/overlay makes them.
@@ -227,7 +230,7 @@ func (i *Inode) OpenInterruptible(flags int, in vfs.Interruptible) (vfs.FileImpl
 //
 // Preconditions: fs.mu is locked.
 func (i *Inode) maybeFreeLocked() {
-	if i.nlink > 0 || i.opens > 0 {
+	if i.nlink > 0 && !i.anon || i.opens > 0 {
 		return
 	}
 	if i.memfd >= 0 {
@@ -239,25 +242,14 @@ func (i *Inode) maybeFreeLocked() {
 	i.fs.inodes--
 }
 
-// SetAttr is a metadata change: each field applies when its Set flag
-// is on. Times with Nsec UTIME_NOW take the current time; UTIME_OMIT
-// leaves that time alone.
-type SetAttr struct {
-	SetMode, SetUID, SetGID, SetSize, SetAtime, SetMtime bool
-
-	Mode         uint32 // permission bits only (07777)
-	UID, GID     uint32
-	Size         int64
-	Atime, Mtime unix.Timespec
-}
-
-// Setattr changes i's metadata (chmod, chown, truncate, utimensat); the
-// VFS has checked permissions. ctime moves on any change, as in Linux.
-func (i *Inode) Setattr(s SetAttr) error {
-	if s.SetSize {
+// SetAttr implements vfs.WritableInode: chmod, chown, truncate and
+// utimensat (UTIME_NOW and UTIME_OMIT in Nsec); the VFS has checked
+// permissions. ctime moves on any change, as in Linux.
+func (i *Inode) SetAttr(a vfs.AttrChange) error {
+	if a.Mask&vfs.SetSize != 0 {
 		switch i.fmt() {
 		case unix.S_IFREG:
-			if err := i.truncate(s.Size); err != nil {
+			if err := i.truncate(a.Size); err != nil {
 				return err
 			}
 		case unix.S_IFDIR:
@@ -269,20 +261,22 @@ func (i *Inode) Setattr(s SetAttr) error {
 	i.fs.mu.Lock()
 	defer i.fs.mu.Unlock()
 	now := fsutil.Now()
-	if s.SetMode {
-		i.mode = i.mode&unix.S_IFMT | s.Mode&0o7777
+	if a.Mask&vfs.SetMode != 0 {
+		i.mode = i.mode&unix.S_IFMT | a.Mode&0o7777
 	}
-	if s.SetUID {
-		i.uid = s.UID
+	if a.Mask&vfs.SetUID != 0 {
+		i.uid = a.UID
 	}
-	if s.SetGID {
-		i.gid = s.GID
+	if a.Mask&vfs.SetGID != 0 {
+		i.gid = a.GID
 	}
-	if s.SetAtime && s.Atime.Nsec != unix.UTIME_OMIT {
-		i.atime = resolveTime(s.Atime, now)
-	}
-	if s.SetMtime && s.Mtime.Nsec != unix.UTIME_OMIT {
-		i.mtime = resolveTime(s.Mtime, now)
+	if a.Mask&vfs.SetTimes != 0 {
+		if a.Atime.Nsec != unix.UTIME_OMIT {
+			i.atime = resolveTime(a.Atime, now)
+		}
+		if a.Mtime.Nsec != unix.UTIME_OMIT {
+			i.mtime = resolveTime(a.Mtime, now)
+		}
 	}
 	i.ctime = now
 	return nil
@@ -293,4 +287,19 @@ func resolveTime(t, now unix.Timespec) unix.Timespec {
 		return now
 	}
 	return t
+}
+
+// NewAnonFile returns an open regular file with no name in fs, as
+// memfd_create makes, owned by uid and gid: fstat shows mode 0777 and
+// one link, and the file goes with its last open file description.
+func (fs *Filesystem) NewAnonFile(uid, gid uint32) (vfs.FileImpl, error) {
+	fs.mu.Lock()
+	if fs.inodes >= fs.maxInodes {
+		fs.mu.Unlock()
+		return nil, unix.ENOSPC
+	}
+	i := fs.newInodeLocked(unix.S_IFREG|0o777, uid, gid)
+	i.anon = true
+	fs.mu.Unlock()
+	return i.Open(unix.O_RDWR)
 }

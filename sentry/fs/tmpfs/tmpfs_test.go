@@ -71,7 +71,7 @@ func TestFileData(t *testing.T) {
 	if a := root.Attr(); a.Mode != unix.S_IFDIR|0o1777 {
 		t.Fatalf("root mode %o", a.Mode)
 	}
-	f, err := root.Create("a", unix.S_IFREG|0o640, 0, 7, 8)
+	f, err := root.MakeNode("a", unix.S_IFREG|0o640, 0, 7, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestFileData(t *testing.T) {
 func TestSizeLimit(t *testing.T) {
 	fs := New(Options{Size: 2 * pageSize, NrInodes: 3})
 	root := fs.RootInode()
-	f, _ := root.Create("big", unix.S_IFREG|0o644, 0, 0, 0)
+	f, _ := root.MakeNode("big", unix.S_IFREG|0o644, 0, 0, 0)
 	w := open(t, f, unix.O_WRONLY)
 	defer w.DecRef()
 	n, err := w.Write(make([]byte, 3*pageSize))
@@ -129,10 +129,10 @@ func TestSizeLimit(t *testing.T) {
 		t.Fatalf("statfs %+v", st)
 	}
 	// Two inodes used (root, big); one more fits, then ENOSPC.
-	if _, err := root.Create("x", unix.S_IFREG, 0, 0, 0); err != nil {
+	if _, err := root.MakeNode("x", unix.S_IFREG, 0, 0, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := root.Create("y", unix.S_IFREG, 0, 0, 0); err != unix.ENOSPC {
+	if _, err := root.MakeNode("y", unix.S_IFREG, 0, 0, 0); err != unix.ENOSPC {
 		t.Fatalf("create past nr_inodes = %v", err)
 	}
 	// Freeing data makes room again.
@@ -147,21 +147,21 @@ func TestSizeLimit(t *testing.T) {
 func TestNamespace(t *testing.T) {
 	fs := New(Options{Mode: 0o755})
 	root := fs.RootInode()
-	d, err := root.Create("d", unix.S_IFDIR|0o750, 0, 0, 0)
+	d, err := root.MakeNode("d", unix.S_IFDIR|0o750, 0, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := root.Create("d", unix.S_IFREG, 0, 0, 0); err != unix.EEXIST {
+	if _, err := root.MakeNode("d", unix.S_IFREG, 0, 0, 0); err != unix.EEXIST {
 		t.Fatalf("create existing = %v", err)
 	}
-	f, _ := d.Create("f", unix.S_IFREG|0o600, 0, 0, 0)
-	if err := root.Link("hard", f); err != nil {
+	f, _ := d.MakeNode("f", unix.S_IFREG|0o600, 0, 0, 0)
+	if err := root.AddLink("hard", f); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := f.Stat(); st.Nlink != 2 {
 		t.Fatalf("nlink after link = %d", st.Nlink)
 	}
-	if _, err := d.Symlink("s", "../hard", 0, 0); err != nil {
+	if _, err := d.MakeSymlink("s", "../hard", 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := names(t, root); len(got) != 4 || got[0] != "." || got[1] != ".." || got[2] != "d" || got[3] != "hard" {
@@ -173,7 +173,7 @@ func TestNamespace(t *testing.T) {
 	if err := root.Rmdir("d", false); err != unix.ENOTEMPTY {
 		t.Fatalf("rmdir non-empty = %v", err)
 	}
-	if err := root.Unlink("d"); err != unix.EISDIR {
+	if err := root.RemoveName("d"); err != unix.EISDIR {
 		t.Fatalf("unlink dir = %v", err)
 	}
 	cases := []struct {
@@ -192,7 +192,7 @@ func TestNamespace(t *testing.T) {
 		{"exchange", "moved", "s", d, d, RenameExchange, nil},
 	}
 	for _, c := range cases {
-		if err := c.src.Rename(c.from, c.dst, c.to, c.flags); !errors.Is(err, c.want) && err != c.want {
+		if err := c.src.Move(c.from, c.dst, c.to, c.flags); !errors.Is(err, c.want) && err != c.want {
 			t.Errorf("%s: rename = %v, want %v", c.name, err, c.want)
 		}
 	}
@@ -203,7 +203,7 @@ func TestNamespace(t *testing.T) {
 		t.Fatalf("d lists %q", got)
 	}
 	for _, n := range []string{"f", "s", "moved"} {
-		if err := d.Unlink(n); err != nil {
+		if err := d.RemoveName(n); err != nil {
 			t.Fatalf("unlink %s: %v", n, err)
 		}
 	}
@@ -213,7 +213,7 @@ func TestNamespace(t *testing.T) {
 	if st, _ := root.Stat(); st.Nlink != 2 {
 		t.Fatalf("root nlink after rmdir %d", st.Nlink)
 	}
-	if _, err := d.Create("late", unix.S_IFREG, 0, 0, 0); err != unix.ENOENT {
+	if _, err := d.MakeNode("late", unix.S_IFREG, 0, 0, 0); err != unix.ENOENT {
 		t.Fatalf("create in removed dir = %v", err)
 	}
 }
@@ -221,13 +221,13 @@ func TestNamespace(t *testing.T) {
 func TestSetattrAndSetgid(t *testing.T) {
 	fs := New(Options{})
 	root := fs.RootInode()
-	g, _ := root.Create("g", unix.S_IFDIR|unix.S_ISGID|0o775, 0, 0, 50)
-	sub, _ := g.Create("sub", unix.S_IFDIR|0o755, 0, 1, 1)
+	g, _ := root.MakeNode("g", unix.S_IFDIR|unix.S_ISGID|0o775, 0, 0, 50)
+	sub, _ := g.MakeNode("sub", unix.S_IFDIR|0o755, 0, 1, 1)
 	if a := sub.Attr(); a.GID != 50 || a.Mode&unix.S_ISGID == 0 {
 		t.Fatalf("setgid inheritance: %+v", a)
 	}
 	ts := unix.Timespec{Sec: 1600000000}
-	if err := sub.Setattr(SetAttr{SetMode: true, Mode: 0o700, SetUID: true, UID: 9, SetMtime: true, Mtime: ts, SetAtime: true, Atime: unix.Timespec{Nsec: unix.UTIME_OMIT}}); err != nil {
+	if err := sub.SetAttr(vfs.AttrChange{Mask: vfs.SetMode | vfs.SetUID | vfs.SetTimes, Mode: 0o700, UID: 9, Mtime: ts, Atime: unix.Timespec{Nsec: unix.UTIME_OMIT}}); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := sub.Stat()
@@ -238,7 +238,7 @@ func TestSetattrAndSetgid(t *testing.T) {
 
 func TestFIFO(t *testing.T) {
 	fs := New(Options{})
-	p, err := fs.RootInode().Create("p", unix.S_IFIFO|0o644, 0, 0, 0)
+	p, err := fs.RootInode().MakeNode("p", unix.S_IFIFO|0o644, 0, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestFIFO(t *testing.T) {
 	if n, err := rw.Read(buf); n != 1 || err != nil {
 		t.Fatalf("fifo read = %d, %v", n, err)
 	}
-	dev, _ := fs.RootInode().Create("null", unix.S_IFCHR|0o666, unix.Mkdev(1, 3), 0, 0)
+	dev, _ := fs.RootInode().MakeNode("null", unix.S_IFCHR|0o666, unix.Mkdev(1, 3), 0, 0)
 	if _, err := dev.Open(unix.O_RDONLY); err != unix.ENXIO {
 		t.Fatalf("device without driver: %v", err)
 	}

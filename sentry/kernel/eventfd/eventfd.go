@@ -161,8 +161,8 @@ func (e *EventFD) PRead(*vfs.File, []byte, int64) (int, error) { return 0, unix.
 // PWrite fails: an eventfd has no offsets.
 func (e *EventFD) PWrite(*vfs.File, []byte, int64) (int, error) { return 0, unix.ESPIPE }
 
-// Seek fails: an eventfd has no offsets.
-func (e *EventFD) Seek(*vfs.File, int64, int) (int64, error) { return 0, unix.ESPIPE }
+// Seek does nothing and returns 0 (Linux's noop_llseek for eventfds).
+func (e *EventFD) Seek(*vfs.File, int64, int) (int64, error) { return 0, nil }
 
 // Stat reports an anonymous inode: mode 0600 with no file type, as
 // anon_inodefs does.
