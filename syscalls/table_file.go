@@ -20,9 +20,9 @@ var fileSyscalls = []entry{
 	refused("getdents", unix.ENOSYS, "legacy; C libraries use getdents64"),
 
 	// Opening and descriptors.
-	partial("openat", sysOpenat, "fd,path,oflags,mode", "nothing can be created: the root is read-only"),
-	partial("open", sysOpen, "path,oflags,mode", "nothing can be created: the root is read-only"),
-	partial("creat", sysCreat, "path,mode", "the root is read-only: EROFS once the path resolves"),
+	partial("openat", sysOpenat, "fd,path,oflags,mode", "O_TMPFILE is EOPNOTSUPP"),
+	partial("open", sysOpen, "path,oflags,mode", "O_TMPFILE is EOPNOTSUPP"),
+	supported("creat", sysCreat, "path,mode"),
 	supported("close", sysClose, "fd"),
 	supported("close_range", sysCloseRange, "fd,fd,hex"),
 	supported("dup", sysDup, "fd"),
@@ -47,32 +47,4 @@ var fileSyscalls = []entry{
 	supported("getcwd", sysGetcwd, "rbuf,size"),
 	supported("chdir", sysChdir, "path"),
 	supported("fchdir", sysFchdir, "fd"),
-
-	// Changes to the file system: the root is read-only, so after path
-	// resolution these fail with EROFS (or ENOENT, EEXIST ... first, as
-	// Linux orders them).
-	partial("mkdir", sysMkdir, "path,mode", readOnlyNote),
-	partial("mkdirat", sysMkdirat, "fd,path,mode", readOnlyNote),
-	partial("mknod", sysMknod, "path,mode,hex", readOnlyNote),
-	partial("mknodat", sysMknodat, "fd,path,mode,hex", readOnlyNote),
-	partial("symlink", sysSymlink, "path,path", readOnlyNote),
-	partial("symlinkat", sysSymlinkat, "path,fd,path", readOnlyNote),
-	partial("link", sysLink, "path,path", readOnlyNote),
-	partial("linkat", sysLinkat, "fd,path,fd,path,atflags", readOnlyNote),
-	partial("unlink", sysUnlink, "path", readOnlyNote),
-	partial("unlinkat", sysUnlinkat, "fd,path,atflags", readOnlyNote),
-	partial("rmdir", sysRmdir, "path", readOnlyNote),
-	partial("rename", sysRename, "path,path", readOnlyNote),
-	partial("renameat", sysRenameat, "fd,path,fd,path", readOnlyNote),
-	partial("renameat2", sysRenameat2, "fd,path,fd,path,hex", readOnlyNote),
-	partial("chmod", sysChmod, "path,mode", readOnlyNote),
-	partial("fchmodat", sysFchmodat, "fd,path,mode", readOnlyNote),
-	partial("chown", sysChown, "path,int,int", readOnlyNote),
-	partial("lchown", sysLchown, "path,int,int", readOnlyNote),
-	partial("fchownat", sysFchownat, "fd,path,int,int,atflags", readOnlyNote),
-	partial("truncate", sysTruncate, "path,int", readOnlyNote),
-	partial("utimensat", sysUtimensat, "fd,path,ptr,atflags", readOnlyNote),
 }
-
-// readOnlyNote is the note of the calls that would write the root.
-const readOnlyNote = "the root is read-only: EROFS once the path resolves"
