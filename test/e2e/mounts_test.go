@@ -1,0 +1,182 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"moat/test/rootfs"
+)
+
+// busyboxBundle is a bundle whose rootfs holds a static busybox with
+// the applets the mount tests use, and two files in /etc.
+func busyboxBundle(t *testing.T) bundle {
+	t.Helper()
+	bb := busybox(t)
+	b := bundle{Dir: t.TempDir()}
+	b.Rootfs = filepath.Join(b.Dir, "rootfs")
+	for _, d := range []string{"bin", "etc/sub", "usr/share/doc/pkg"} {
+		mustMkdir(t, filepath.Join(b.Rootfs, d))
+	}
+	copyFile(t, bb, filepath.Join(b.Rootfs, "bin", "busybox"), 0o755)
+	for _, applet := range []string{"sh", "ls", "cat", "echo", "mkdir", "rm", "mv", "ln", "chmod", "stat", "touch", "sort", "find", "true", "mkfifo", "truncate"} {
+		if err := os.Symlink("busybox", filepath.Join(b.Rootfs, "bin", applet)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(b.Rootfs, "etc", "greeting"), "hello\n", 0o644)
+	writeFile(t, filepath.Join(b.Rootfs, "etc", "secret"), "s\n", 0o600)
+	writeFile(t, filepath.Join(b.Rootfs, "usr/share/doc/pkg/README"), "readme\n", 0o644)
+	return b
+}
+
+// overlayWrites changes the root every way the overlay supports and
+// prints what the container sees afterwards.
+const overlayWrites = `set -e
+echo changed > /etc/greeting
+echo new > /etc/new
+mv /etc/new /etc/renamed
+rm /etc/secret
+mkdir -p /a/b
+ln -s /etc/renamed /a/link
+ln /etc/greeting /a/hard
+chmod 600 /etc/greeting
+mv /usr/share/doc/pkg /pkg
+rm -r /usr/share/doc
+mkfifo /a/fifo
+truncate -s 5000 /a/sparse
+find / -path /proc -prune -o -path /dev -prune -o -print | sort
+cat /etc/greeting /a/link /pkg/README
+stat -c '%n %a %h %s' /etc/greeting /a/hard /a/sparse
+echo done`
+
+const overlayWant = `/
+/a
+/a/b
+/a/fifo
+/a/hard
+/a/link
+/a/sparse
+/bin
+/bin/busybox
+/bin/cat
+/bin/chmod
+/bin/echo
+/bin/find
+/bin/ln
+/bin/ls
+/bin/mkdir
+/bin/mkfifo
+/bin/mv
+/bin/rm
+/bin/sh
+/bin/sort
+/bin/stat
+/bin/touch
+/bin/true
+/bin/truncate
+/etc
+/etc/greeting
+/etc/renamed
+/etc/sub
+/pkg
+/pkg/README
+/usr
+/usr/share
+changed
+new
+readme
+/etc/greeting 600 2 8
+/a/hard 600 2 8
+/a/sparse 644 1 5000
+done
+`
+
+// TestOverlayMemory runs writes in a root kept in memory
+// (dev.moat.overlay=memory): the container sees its changes, the host's
+// rootfs does not change at all.
+func TestOverlayMemory(t *testing.T) {
+	e := needEnv(t)
+	b := busyboxBundle(t)
+	strict := rootfs.DigestOpts{Times: true, Identity: true}
+	before, err := rootfs.Digest(b.Rootfs, strict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.writeConfig(t, []string{"sh", "-c", overlayWrites}, func(s *specs.Spec) {
+		s.Root.Readonly = false
+		s.Annotations = map[string]string{"dev.moat.overlay": "memory"}
+	})
+	r := e.run(newRoot(t), "run", "--bundle", b.Dir, "overlay-mem")
+	if r.Exit != 0 || r.Stdout != overlayWant {
+		t.Errorf("want exit 0 and\n%s\ngot %v", overlayWant, r)
+	}
+	after, err := rootfs.Digest(b.Rootfs, strict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := rootfs.Diff(before, after, 20); d != "" {
+		t.Errorf("the host rootfs changed under the in-memory overlay:\n%s", d)
+	}
+}
+
+// TestTmpfsAndReadOnlyBind mounts a size-limited tmpfs at /tmp, a
+// read-only bind at /data and a tmpfs /dev over a read-only root.
+func TestTmpfsAndReadOnlyBind(t *testing.T) {
+	e := needEnv(t)
+	b := busyboxBundle(t)
+	data := t.TempDir()
+	writeFile(t, filepath.Join(data, "bound.txt"), "bound\n", 0o644)
+	script := `echo x > /tmp/t && stat -c '%a %s' /tmp /tmp/t
+stat -f -c %T /tmp
+cat /data/bound.txt
+echo no > /data/new 2>/dev/null || echo data-ro
+echo no > /etc/new 2>/dev/null || echo root-ro
+ls /dev | sort | tr '\n' ' '; echo
+echo 0123456789 > /tmp/a; cat /tmp/a /tmp/a /tmp/a /tmp/a > /tmp/b 2>/dev/null || echo full
+true`
+	b.writeConfig(t, []string{"sh", "-c", script}, func(s *specs.Spec) {
+		s.Mounts = []specs.Mount{
+			{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777", "size=4k"}},
+			{Destination: "/data", Type: "bind", Source: data, Options: []string{"rbind", "ro"}},
+			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "mode=755"}},
+		}
+	})
+	// tr is not in the applet list: add it.
+	if err := os.Symlink("busybox", filepath.Join(b.Rootfs, "bin", "tr")); err != nil {
+		t.Fatal(err)
+	}
+	// The read-only root has no /tmp, /data or /dev: runc would fail
+	// to make them, so make them here.
+	for _, d := range []string{"tmp", "data", "dev"} {
+		mustMkdir(t, filepath.Join(b.Rootfs, d))
+	}
+	r := e.run(newRoot(t), "run", "--bundle", b.Dir, "tmpfs-bind")
+	want := []string{
+		"1777 60", "1777 2", // a line per stat: dir then file; sizes per tmpfs
+		"tmpfs", "bound", "data-ro", "root-ro",
+		"fd full null ptmx pts random shm stderr stdin stdout tty urandom zero ",
+		"full",
+	}
+	got := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
+	if r.Exit != 0 || len(got) != len(want) {
+		t.Fatalf("want %q, got %v", want, r)
+	}
+	for i := range want {
+		if i == 0 || i == 1 {
+			continue // checked below: stat prints both on two lines
+		}
+		if got[i] != want[i] {
+			t.Errorf("line %d: want %q, got %q", i, want[i], got[i])
+		}
+	}
+	if got[0] != "1777 60" || got[1] != "644 2" {
+		t.Errorf("stat of /tmp and /tmp/t: %q %q", got[0], got[1])
+	}
+	if _, err := os.Stat(filepath.Join(data, "new")); err == nil {
+		t.Error("a write reached the read-only bind's source")
+	}
+}
