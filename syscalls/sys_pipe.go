@@ -98,6 +98,6 @@ func fcntlPipe(t *kernel.Task, f *vfs.File, cmd int32, arg uintptr) (ret uintptr
 		return uintptr(p.Capacity()), true, nil
 	}
 	// The argument is an unsigned int; the kernel reads it as such.
-	n, err := p.SetCapacity(uint64(uint32(arg)), t.Credentials().Privileged())
+	n, err := p.SetCapacity(uint64(uint32(arg)), t.Credentials().HasCap(kernel.CapSysResource))
 	return uintptr(n), true, err
 }

@@ -74,7 +74,11 @@ func TestPipesAndCredsDifferential(t *testing.T) {
 	root, ro := identityRoot(t)
 	for _, name := range []string{"pipes", "creds"} {
 		t.Run(name, func(t *testing.T) {
+			// The native run inherits the process's umask, which the
+			// in-process gofer changes; moat's init starts with 022.
+			old := unix.Umask(0o022)
 			want, wantSt := runNative(t, ro, []string{name})
+			unix.Umask(old)
 			var trace strings.Builder
 			got, gotSt := boot(t, root, []string{name}, &trace)
 			if got != want || gotSt != wantSt {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -217,5 +218,29 @@ func TestSockPath(t *testing.T) {
 	resp, err := callSentry(long, controlRequest{Op: opState})
 	if err != nil || resp.Status != "created" {
 		t.Fatalf("callSentry over a long path: %+v, %v", resp, err)
+	}
+}
+
+func TestGoferArgsFromMounts(t *testing.T) {
+	s := &specs.Spec{
+		Root: &specs.Root{Path: "rootfs"},
+		Mounts: []specs.Mount{
+			{Destination: "/data/", Type: "bind", Source: "/srv/data", Options: []string{"rbind", "ro"}},
+			{Destination: "/work", Type: "none", Source: "rel", Options: []string{"bind", "rw"}},
+			{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"},
+		},
+	}
+	got := append(goferRootArgs(s), goferMountArgs(s, "/b")...)
+	want := []string{"--writable", "--mount", "/data=/srv/data:ro", "--mount", "/work=/b/rel"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("gofer args %q, want %q", got, want)
+	}
+	s.Annotations = map[string]string{overlayAnnotation: overlayMemory}
+	if got := goferRootArgs(s); len(got) != 0 {
+		t.Fatalf("overlay root served writable: %q", got)
+	}
+	s.Annotations[overlayAnnotation] = "disk"
+	if _, _, err := rootOverlay(s); err == nil {
+		t.Fatal("unknown overlay kind accepted")
 	}
 }

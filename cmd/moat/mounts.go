@@ -94,30 +94,16 @@ func goferMountArgs(s *specs.Spec, bundle string) []string {
 	return args
 }
 
-// goferRootArgs are the gofer's flags about its root: read-only when
-// root.readonly says so or when the overlay keeps every write in the
+// goferRootArgs are the gofer's flags about its root: --writable only
+// when root.readonly is false and no overlay keeps the writes in the
 // sentry (the gofer then refuses writes too, should the sentry be
 // subverted).
 func goferRootArgs(s *specs.Spec) []string {
 	overlay, _, _ := rootOverlay(s)
-	if (s.Root != nil && s.Root.Readonly || overlay) && goferHasFlag("read-only") {
-		return []string{"--read-only"}
+	if s.Root != nil && !s.Root.Readonly && !overlay {
+		return []string{"--writable"}
 	}
 	return nil
-}
-
-// goferHasFlag reports whether the gofer verb knows flag name. The
-// gofer's flags and this wiring land separately; checking keeps a gofer
-// without the flag starting.
-func goferHasFlag(name string) bool {
-	for _, f := range goferCommand.Flags {
-		for _, n := range f.Names() {
-			if n == name {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // fsTypes are the file systems the kernel mounts from cmd's side

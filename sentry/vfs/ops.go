@@ -103,7 +103,7 @@ func (v *VFS) open(c *Creds, loc Location, flags int) (*File, error) {
 		// truncates as it opens (Linux ignores it on FIFOs and devices).
 		fsFlags |= unix.O_TRUNC
 	}
-	impl, err := loc.d.inode.Open(fsFlags)
+	impl, err := openInode(loc.d.inode, fsFlags, c)
 	if err != nil {
 		return nil, err
 	}

@@ -206,6 +206,10 @@ func (v *VFS) xattrCheck(c *Creds, loc Location, name string, write bool) error 
 	}
 	switch {
 	case len(name) > 5 && name[:5] == "user.":
+	case hasAnyPrefix(name, "system.posix_acl_"):
+		// No file system here has POSIX ACLs: Linux answers
+		// EOPNOTSUPP, and cp/mv then fall back to chmod.
+		return unix.EOPNOTSUPP
 	case hasAnyPrefix(name, "trusted.", "security.", "system."):
 		if write {
 			return unix.EPERM

@@ -58,7 +58,8 @@ type Inode interface {
 	Readlink() (string, error)
 	// Open opens the inode. flags are open(2) flags; the VFS has already
 	// checked permissions, the file type against flags, and read-only
-	// mounts, and has removed O_CREAT, O_EXCL, O_NOFOLLOW and O_CLOEXEC.
+	// mounts, and has removed O_CREAT, O_EXCL, O_NOFOLLOW and O_CLOEXEC;
+	// O_TRUNC is left in for regular files only (truncate on open).
 	Open(flags int) (FileImpl, error)
 	// Stat returns the inode's current metadata.
 	Stat() (unix.Stat_t, error)

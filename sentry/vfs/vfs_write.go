@@ -256,10 +256,10 @@ const (
 )
 
 // RenameAt implements renameat2 (rename and renameat with flags 0).
-// RENAME_WHITEOUT is EINVAL: no file system here makes whiteouts.
+// RENAME_WHITEOUT is EINVAL: no file system here makes whiteouts (Linux
+// makes a 0:0 character device).
 func (v *VFS) RenameAt(c *Creds, root, olddir Location, oldpath string, newdir Location, newpath string, flags uint) error {
-	if flags&^(RenameNoReplace|RenameExchange|RenameWhiteout) != 0 || flags&RenameWhiteout != 0 ||
-		flags&RenameNoReplace != 0 && flags&RenameExchange != 0 {
+	if flags&^(RenameNoReplace|RenameExchange) != 0 || flags&RenameNoReplace != 0 && flags&RenameExchange != 0 {
 		return unix.EINVAL
 	}
 	ro, err := v.walk(c, root, olddir, oldpath, false, true)

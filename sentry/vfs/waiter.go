@@ -181,3 +181,21 @@ func Block(in Interruptible, ch <-chan struct{}, deadline time.Time) error {
 		}
 	}
 }
+
+// InterruptibleOpener is implemented by an Inode whose open may block
+// (a FIFO waits for its other end): the VFS passes the opening task, so
+// the wait gives up with EINTR on a signal.
+type InterruptibleOpener interface {
+	OpenInterruptible(flags int, in Interruptible) (FileImpl, error)
+}
+
+// openInode opens ino for the task c names as its Caller, interruptibly
+// when both sides allow it.
+func openInode(ino Inode, flags int, c *Creds) (FileImpl, error) {
+	if o, ok := ino.(InterruptibleOpener); ok {
+		if task, ok := c.Caller.(Interruptible); ok {
+			return o.OpenInterruptible(flags, task)
+		}
+	}
+	return ino.Open(flags)
+}

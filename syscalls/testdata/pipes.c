@@ -133,6 +133,18 @@ static void polling(void) {
 	out("revents %#x\n", w.revents);
 	close(p[1]);
 
+	/* The stdio are host descriptors: /dev/null in, a pipe out. */
+	struct pollfd std[2] = {{.fd = 0, .events = POLLIN}, {.fd = 1, .events = POLLOUT}};
+	res("poll stdio", poll(std, 2, 0));
+	out("revents %#x %#x\n", std[0].revents, std[1].revents);
+	res("poll stdin forever", poll(std, 1, -1));
+	/* A regular file is always ready. */
+	int reg = open("/pipes", O_RDONLY);
+	struct pollfd rf = {.fd = reg, .events = POLLIN | POLLOUT | POLLPRI};
+	res("poll regular file", poll(&rf, 1, -1));
+	out("revents %#x\n", rf.revents);
+	close(reg);
+
 	struct rlimit rl;
 	getrlimit(RLIMIT_NOFILE, &rl);
 	res("poll too many", poll(fds, rl.rlim_cur + 1, 0));

@@ -136,7 +136,7 @@ cat /data/bound.txt
 echo no > /data/new 2>/dev/null || echo data-ro
 echo no > /etc/new 2>/dev/null || echo root-ro
 ls /dev | sort | tr '\n' ' '; echo
-echo 0123456789 > /tmp/a; cat /tmp/a /tmp/a /tmp/a /tmp/a > /tmp/b 2>/dev/null || echo full
+echo 0123456789 2>/dev/null > /tmp/a || echo full
 true`
 	b.writeConfig(t, []string{"sh", "-c", script}, func(s *specs.Spec) {
 		s.Mounts = []specs.Mount{
@@ -156,25 +156,19 @@ true`
 	}
 	r := e.run(newRoot(t), "run", "--bundle", b.Dir, "tmpfs-bind")
 	want := []string{
-		"1777 60", "1777 2", // a line per stat: dir then file; sizes per tmpfs
+		"1777 60", "644 2", // tmpfs sizes: a directory counts 20 per entry
 		"tmpfs", "bound", "data-ro", "root-ro",
 		"fd full null ptmx pts random shm stderr stdin stdout tty urandom zero ",
-		"full",
+		"full", // size=4k is one page, /tmp/t holds it: ENOSPC
 	}
 	got := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
 	if r.Exit != 0 || len(got) != len(want) {
 		t.Fatalf("want %q, got %v", want, r)
 	}
 	for i := range want {
-		if i == 0 || i == 1 {
-			continue // checked below: stat prints both on two lines
-		}
 		if got[i] != want[i] {
 			t.Errorf("line %d: want %q, got %q", i, want[i], got[i])
 		}
-	}
-	if got[0] != "1777 60" || got[1] != "644 2" {
-		t.Errorf("stat of /tmp and /tmp/t: %q %q", got[0], got[1])
 	}
 	if _, err := os.Stat(filepath.Join(data, "new")); err == nil {
 		t.Error("a write reached the read-only bind's source")

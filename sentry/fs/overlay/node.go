@@ -193,22 +193,35 @@ func (n *node) Stat() (unix.Stat_t, error) {
 }
 
 // Open implements vfs.Inode. Opening a lower regular file for writing
-// copies it up first; a merged directory lists both layers.
+// copies it up first; a directory lists the merged view. Regular files
+// and directories report the overlay's stat (device, inode number), so
+// fstat agrees with stat, as cp and tar check.
 func (n *node) Open(flags int) (vfs.FileImpl, error) {
+	trunc := flags&unix.O_TRUNC != 0
 	write := flags&unix.O_ACCMODE != unix.O_RDONLY
-	if write && n.typ == unix.S_IFREG {
-		if err := n.copyUp(false); err != nil {
+	if (write || trunc) && n.typ == unix.S_IFREG {
+		// O_TRUNC is about to drop the data: do not copy it.
+		if err := n.copyUp(trunc); err != nil {
 			return nil, err
 		}
 	}
-	u, l := n.layers()
-	if n.isDir() && u != nil && l != nil && !u.Opaque() {
+	if n.isDir() {
 		return &dirFile{n: n}, nil
 	}
+	u, l := n.layers()
+	var (
+		impl vfs.FileImpl
+		err  error
+	)
 	if u != nil {
-		return u.Open(flags)
+		impl, err = u.Open(flags)
+	} else {
+		impl, err = l.Open(flags)
 	}
-	return l.Open(flags)
+	if err != nil || n.typ != unix.S_IFREG {
+		return impl, err
+	}
+	return &file{FileImpl: impl, n: n}, nil
 }
 
 // OpenInterruptible opens a FIFO (or anything else) on behalf of the

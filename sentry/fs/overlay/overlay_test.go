@@ -284,3 +284,33 @@ func TestLinkKeepsIdentity(t *testing.T) {
 		t.Fatalf("link of a dir: %v", err)
 	}
 }
+
+func TestOpenTruncCopiesNoData(t *testing.T) {
+	lower, root := setup(t)
+	pw := mustWalk(t, root, "etc", "passwd")
+	impl, err := pw.Open(unix.O_WRONLY | unix.O_TRUNC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := vfs.NewFile(impl, unix.O_WRONLY, vfs.Location{})
+	if _, err := f.Write([]byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	f.DecRef()
+	if got := read(t, pw); got != "new" {
+		t.Fatalf("after O_TRUNC and write: %q", got)
+	}
+	// fstat through the open file agrees with stat of the name.
+	impl, _ = pw.Open(unix.O_RDONLY)
+	f = vfs.NewFile(impl, unix.O_RDONLY, vfs.Location{})
+	defer f.DecRef()
+	a, _ := f.Stat()
+	b, _ := pw.Stat()
+	if a.Dev != b.Dev || a.Ino != b.Ino || a.Size != 3 {
+		t.Fatalf("fstat %+v, stat %+v", a, b)
+	}
+	lp, _ := walk(t, lower.RootInode(), "etc", "passwd")
+	if got := read(t, lp); got != "root:x:0:0" {
+		t.Fatalf("lower changed: %q", got)
+	}
+}

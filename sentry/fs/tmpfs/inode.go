@@ -198,6 +198,13 @@ func (i *Inode) Open(flags int) (vfs.FileImpl, error) {
 func (i *Inode) OpenInterruptible(flags int, in vfs.Interruptible) (vfs.FileImpl, error) {
 	switch i.fmt() {
 	case unix.S_IFREG:
+		// The VFS passes O_TRUNC on for regular files: truncate as
+		// the file opens.
+		if flags&unix.O_TRUNC != 0 {
+			if err := i.truncate(0); err != nil {
+				return nil, err
+			}
+		}
 		i.fs.mu.Lock()
 		i.opens++
 		i.fs.mu.Unlock()

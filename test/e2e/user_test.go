@@ -1,0 +1,38 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// TestProcessUser runs a bundle whose process.user is 1000:1000 with
+// additional groups and a umask: the ids reach the container's init, and
+// the permission checks follow them (root's 0600 file cannot be read,
+// root's 0644 file cannot be written, uid 0 cannot be regained).
+func TestProcessUser(t *testing.T) {
+	e := needEnv(t)
+	b := e.newRootfs(t)
+	umask := uint32(0o027)
+	b.writeConfig(t, []string{"/bin/identity"}, func(s *specs.Spec) {
+		s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{20, 10}, Umask: &umask}
+	})
+	r := e.run(newRoot(t), "run", "--bundle", b.Dir, "user")
+	if r.Exit != 0 {
+		t.Fatalf("identity failed: %v", r)
+	}
+	want := strings.Join([]string{
+		"uid=1000,1000,1000 gid=1000,1000,1000",
+		"groups=10,20",
+		"umask=027",
+		"open /data/hello.txt r: OK",
+		"open /data/sub/inner.txt r: EACCES",
+		"open /etc/file w: EACCES",
+		"setuid(0): EPERM",
+		"sethostname: EPERM",
+	}, "\n") + "\n"
+	if r.Stdout != want {
+		t.Errorf("output differs\n--- want\n%s--- got\n%s", want, r.Stdout)
+	}
+}
