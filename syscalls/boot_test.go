@@ -78,8 +78,11 @@ func boot(t *testing.T, root string, args []string, strace io.Writer, opts ...fu
 		Args:     args,
 		Env:      []string{"PATH=/", "HOME=/"},
 		Cwd:      "/",
-		Table:    syscalls.Table(),
-		Strace:   strace,
+		// gofer.Serve serves read-only: tell the VFS so, or it answers
+		// access(W_OK) with 0 where the kernel says EROFS.
+		RootReadonly: true,
+		Table:        syscalls.Table(),
+		Strace:       strace,
 	}
 	for _, o := range opts {
 		o(&cfg)
