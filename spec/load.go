@@ -133,6 +133,9 @@ func Validate(s *specs.Spec, bundle string) error {
 			return fmt.Errorf("%s: mounts[%d].destination %q is not an absolute path", ConfigName, i, m.Destination)
 		}
 	}
+	if err := validateHooks(s.Hooks); err != nil {
+		return err
+	}
 	if s.Linux != nil {
 		for i, ns := range s.Linux.Namespaces {
 			if !knownNamespace(ns.Type) {

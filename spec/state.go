@@ -64,6 +64,10 @@ type State struct {
 	Rootfs string `json:"rootfs,omitempty"`
 	// Owner is the uid that created the container.
 	Owner int `json:"owner"`
+	// Hooks are config.json's hooks as create read them: start and
+	// delete run them from here, since later edits of config.json must
+	// not affect the container.
+	Hooks *specs.Hooks `json:"hooks,omitempty"`
 }
 
 // Root is the --root directory.

@@ -18,9 +18,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// identityRoot compiles pipes.c and creds.c into a root with /secret
-// (root, 0600) and /public (root, 0644), and returns it with a read-only
-// bind mount of it for the native runs (moat serves the root read-only).
+// identityRoot compiles pipes.c, creds.c and fifo.c into a root with
+// /secret (root, 0600), /public (root, 0644) and an empty /tmp, and
+// returns it with a read-only bind mount of it for the native runs (moat
+// serves the root read-only).
 func identityRoot(t *testing.T) (root, readOnly string) {
 	t.Helper()
 	if runtime.GOARCH != "amd64" {
@@ -34,10 +35,10 @@ func identityRoot(t *testing.T) (root, readOnly string) {
 	}
 	top := t.TempDir()
 	root = filepath.Join(top, "root")
-	if err := os.Mkdir(root, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"pipes", "creds"} {
+	for _, name := range []string{"pipes", "creds", "fifo"} {
 		out, err := exec.Command("gcc", "-static", "-O1", "-o", filepath.Join(root, name),
 			filepath.Join("testdata", name+".c")).CombinedOutput()
 		if err != nil {
@@ -96,6 +97,14 @@ func TestPipesAndCredsDifferential(t *testing.T) {
 // uid, gid, additional gids and umask.
 func bootAs(t *testing.T, root string, args []string, uid, gid uint32, groups []uint32, umask uint32) (string, kernel.ExitStatus) {
 	t.Helper()
+	return bootConfig(t, root, args, func(c *kernel.Config) {
+		c.UID, c.GID, c.AdditionalGIDs, c.Umask = uid, gid, groups, &umask
+	})
+}
+
+// bootConfig is boot with a Config that change adjusts.
+func bootConfig(t *testing.T, root string, args []string, change func(*kernel.Config)) (string, kernel.ExitStatus) {
+	t.Helper()
 	p, err := ptrace.New()
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.ENOSYS) {
@@ -121,13 +130,14 @@ func bootAs(t *testing.T, root string, args []string, uid, gid uint32, groups []
 		t.Fatal(err)
 	}
 	defer r.Close()
-	k, err := kernel.New(kernel.Config{
+	cfg := kernel.Config{
 		Platform: p, Root: client,
 		Stdio: [3]int{int(w.Fd()), int(w.Fd()), int(w.Fd())},
 		Args:  args, Env: []string{"PATH=/"}, Cwd: "/",
-		UID: uid, GID: gid, AdditionalGIDs: groups, Umask: &umask,
 		Table: syscalls.Table(),
-	})
+	}
+	change(&cfg)
+	k, err := kernel.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +148,26 @@ func bootAs(t *testing.T, root string, args []string, uid, gid uint32, groups []
 	w.Close()
 	out, _ := io.ReadAll(r)
 	return string(out), k.Wait()
+}
+
+// TestFIFODifferential runs fifo.c with a tmpfs on /tmp, natively and
+// in moat, and compares the outputs.
+func TestFIFODifferential(t *testing.T) {
+	root, ro := identityRoot(t)
+	if err := unix.Mount("tmpfs", filepath.Join(ro, "tmp"), "tmpfs", 0, "mode=1777"); err != nil {
+		t.Skipf("cannot mount a tmpfs for the native run: %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(filepath.Join(ro, "tmp"), unix.MNT_DETACH) })
+	old := unix.Umask(0o022)
+	want, wantSt := runNative(t, ro, []string{"fifo"})
+	unix.Umask(old)
+	got, gotSt := bootConfig(t, root, []string{"fifo"}, func(c *kernel.Config) {
+		c.Mounts = []kernel.MountSpec{{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=1777"}}}
+	})
+	if got != want || gotSt != wantSt {
+		t.Errorf("moat and Linux differ\n--- linux (status %+v)\n%s--- moat (status %+v)\n%s%s",
+			wantSt, want, gotSt, got, diffLines(want, got))
+	}
 }
 
 // TestProcessUser checks that process.user reaches the init: its ids,

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
@@ -84,6 +85,34 @@ static void capabilities(void) {
 	res("sethostname too long", sethostname(longname, 65));
 }
 
+static int gate[2];
+
+/* thread_ids waits for the main thread's setresuid, then reports the ids
+ * it sees itself: glibc applies set*id to every thread (SIGSETXID). */
+static void *thread_ids(void *arg) {
+	char c;
+	(void)arg;
+	read(gate[0], &c, 1);
+	out("thread: uid %ld euid %ld\n", syscall(SYS_getuid), syscall(SYS_geteuid));
+	return NULL;
+}
+
+static void threads(void) {
+	pid_t pid = fork();
+	if (pid == 0) {
+		pthread_t th;
+		pipe(gate);
+		pthread_create(&th, NULL, thread_ids, NULL);
+		res("setresuid with a thread", setresuid(1000, 1000, 1000));
+		write(gate[1], "x", 1);
+		pthread_join(th, NULL);
+		_exit(0);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	out("threads child exit %d\n", WEXITSTATUS(status));
+}
+
 int main(void) {
 	ids("start");
 	caps("root");
@@ -158,6 +187,7 @@ int main(void) {
 	caps("dropped");
 	d[0].effective |= 1 << CAP_DAC_OVERRIDE;
 	res("capset regain", syscall(SYS_capset, &h, d));
+	threads();
 	res("umask", umask(027));
 	res("umask again", umask(022));
 	return 0;

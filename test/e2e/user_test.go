@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -31,8 +32,33 @@ func TestProcessUser(t *testing.T) {
 		"open /etc/file w: EACCES",
 		"setuid(0): EPERM",
 		"sethostname: EPERM",
+		"hostname=e2e-box",
 	}, "\n") + "\n"
 	if r.Stdout != want {
 		t.Errorf("output differs\n--- want\n%s--- got\n%s", want, r.Stdout)
+	}
+}
+
+// TestRootIdentity runs the same program as root: everything is allowed,
+// and sethostname renames the sandbox's own UTS namespace only.
+func TestRootIdentity(t *testing.T) {
+	e := needEnv(t)
+	b := e.newRootfs(t)
+	b.writeConfig(t, []string{"/bin/identity"})
+	hostBefore, _ := os.Hostname()
+	r := e.run(newRoot(t), "run", "--bundle", b.Dir, "root")
+	if r.Exit != 0 {
+		t.Fatalf("identity failed: %v", r)
+	}
+	for _, want := range []string{
+		"uid=0,0,0 gid=0,0,0\n", "umask=022\n", "open /data/sub/inner.txt r: OK\n",
+		"setuid(0): OK\n", "sethostname: OK\n", "hostname=renamed\n",
+	} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.Stdout)
+		}
+	}
+	if hostAfter, _ := os.Hostname(); hostAfter != hostBefore {
+		t.Errorf("the host's name changed from %q to %q", hostBefore, hostAfter)
 	}
 }

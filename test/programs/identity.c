@@ -1,7 +1,7 @@
-/* identity: prints the process's ids, groups and umask, and what it may
- * do to root-owned files: read data/hello.txt (0644), read
- * data/sub/inner.txt (0600), write etc/file (0644). The e2e test runs it
- * in a bundle whose process.user is not root. */
+/* identity: prints the process's ids, groups and umask, what it may do
+ * to root-owned files (read data/hello.txt 0644, read data/sub/inner.txt
+ * 0600, write etc/file 0644), whether it may become root or rename the
+ * host, and the host name. The e2e test runs it as a user and as root. */
 #include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
@@ -37,6 +37,9 @@ int main(void)
 	try_open("/data/sub/inner.txt", O_RDONLY);
 	try_open("/etc/file", O_WRONLY);
 	printf("setuid(0): %s\n", setuid(0) == 0 ? "OK" : errname(errno));
-	printf("sethostname: %s\n", sethostname("x", 1) == 0 ? "OK" : errname(errno));
+	printf("sethostname: %s\n", sethostname("renamed", 7) == 0 ? "OK" : errname(errno));
+	char host[65] = "";
+	gethostname(host, sizeof host);
+	printf("hostname=%s\n", host);
 	return 0;
 }

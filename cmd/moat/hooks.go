@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"moat/spec"
+)
+
+// Hooks are host programs the config asks the runtime to run at points
+// of the life cycle, with the container's state as JSON on stdin. All of
+// them run in the runtime's namespaces (createContainer too: the
+// sandbox's namespaces hold only the sentry, nothing of the container a
+// hook could act on); startContainer hooks are refused by spec.Validate.
+
+// hookOutputMax bounds how much of a failed hook's output its error
+// quotes.
+const hookOutputMax = 4096
+
+// hookKillGrace is how long a hook that outlived its timeout gets between
+// SIGTERM and SIGKILL... none: a hook past its deadline is killed at once,
+// as the spec says it is aborted.
+
+// runHooks runs the hooks of one kind in order, each with st on stdin,
+// and stops at the first that fails.
+func runHooks(kind spec.HookKind, hooks []specs.Hook, st specs.State) error {
+	if len(hooks) == 0 {
+		return nil
+	}
+	state, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("%s hooks of %q: state: %w", kind, st.ID, err)
+	}
+	for i, h := range hooks {
+		if err := runHook(h, state); err != nil {
+			return fmt.Errorf("%s hook %d (%s): %w", kind, i, h.Path, err)
+		}
+	}
+	return nil
+}
+
+// runHooksWarn runs hooks whose failure the spec turns into a warning
+// (poststart and poststop in runtime-spec 1.0): every hook runs, and a
+// failed one is logged.
+func runHooksWarn(log *slog.Logger, kind spec.HookKind, hooks []specs.Hook, st specs.State) {
+	if len(hooks) == 0 {
+		return
+	}
+	state, err := json.Marshal(st)
+	if err != nil {
+		log.Warn("hooks not run", "kind", kind, "id", st.ID, "err", err)
+		return
+	}
+	for i, h := range hooks {
+		if err := runHook(h, state); err != nil {
+			log.Warn("hook failed", "kind", kind, "index", i, "path", h.Path, "id", st.ID, "err", err)
+		}
+	}
+}
+
+// runHook runs one hook with state on stdin and waits for it, at most
+// h.Timeout seconds when set. The hook's stdout and stderr are captured
+// and quoted in the error when it fails: moat's own streams may be the
+// container's, which a hook must not write into.
+func runHook(h specs.Hook, state []byte) error {
+	ctx := context.Background()
+	if h.Timeout != nil && *h.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(*h.Timeout)*time.Second)
+		defer cancel()
+	}
+	args := h.Args
+	if len(args) == 0 {
+		args = []string{h.Path}
+	}
+	var out bytes.Buffer
+	cmd := &exec.Cmd{
+		Path:   h.Path,
+		Args:   args,
+		Env:    h.Env,
+		Stdin:  bytes.NewReader(state),
+		Stdout: &out,
+		Stderr: &out,
+		// Its own process group, so a timeout kills whatever the hook
+		// started too (a shell's children hold the output pipe open).
+		SysProcAttr: &unix.SysProcAttr{Setpgid: true},
+		WaitDelay:   time.Second,
+	}
+	if h.Env == nil {
+		cmd.Env = []string{}
+	}
+	cmd.Cancel = func() error {
+		return unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
+	}
+	ctxCmd := exec.CommandContext(ctx, h.Path)
+	_ = ctxCmd
+	err := runWithContext(ctx, cmd)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		err = fmt.Errorf("timed out after %ds", *h.Timeout)
+	}
+	if s := strings.TrimSpace(out.String()); s != "" {
+		if len(s) > hookOutputMax {
+			s = s[:hookOutputMax] + "…"
+		}
+		err = fmt.Errorf("%w: %s", err, s)
+	}
+	return err
+}
+
+// runWithContext starts cmd and waits for it, calling cmd.Cancel when ctx
+// is done first.
+func runWithContext(ctx context.Context, cmd *exec.Cmd) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			cmd.Cancel()
+		case <-done:
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	if err != nil && ctx.Err() != nil {
+		return errors.Join(err, ctx.Err())
+	}
+	return err
+}
