@@ -13,7 +13,7 @@ ARM64_ENV := CC=aarch64-linux-gnu-gcc GOARCH=arm64 \
 # cannot work statically.
 STATIC_FLAGS := -tags netgo,osusergo -ldflags '-linkmode external -extldflags "-static"'
 
-.PHONY: all build static arm64 test unit e2e test-debian test-docker bench demo deps deps-arm64 fmt check vet clean
+.PHONY: all build static arm64 test unit e2e test-debian test-docker test-oci bench demo deps deps-arm64 fmt check vet clean
 
 all: build
 
@@ -49,6 +49,12 @@ test-debian: deps
 test-docker: deps
 	@./test/docker/deps.sh
 	$(GO) test -count=1 -timeout 15m -tags docker ./test/docker
+
+# The OCI runtime validation suite (opencontainers/runtime-tools v0.9.0),
+# built outside the repository in /var/cache/moat-oci; needs root. Prints
+# pass/fail per validation test; `test/oci/run.sh -v NAME…` for details.
+test-oci: deps
+	./test/oci/run.sh
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./test/bench

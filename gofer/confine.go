@@ -44,6 +44,12 @@ func capabilities(writable bool) []uintptr {
 // nosuid and nodev; cwd "/"; capabilities cut to KeptCapabilities;
 // no_new_privs; the filter from package gofer/filter.
 //
+// readOnly is the root's flag; mounts are the bind mounts the gofer will
+// serve (opened already): when the root or any of them is writable, the
+// gofer keeps WritableCapabilities and the filter's write calls, since
+// a read-only root with a read-write bind mount (a common OCI layout)
+// writes through the bind.
+//
 // Root "/" cannot be pivoted into (it is already the root), so then the
 // gofer's root stays the host's "/" in its private namespace, with the
 // other walls the same.
@@ -54,7 +60,11 @@ func capabilities(writable bool) []uintptr {
 // this thread has them cut. The other threads keep theirs but run only
 // the runtime, under the same seccomp filter (installed on all threads),
 // which refuses every call where a capability would matter.
-func Confine(root string, readOnly bool) error {
+func Confine(root string, readOnly bool, mounts []*BindMount) error {
+	writes := !readOnly
+	for _, m := range mounts {
+		writes = writes || !m.readOnly
+	}
 	runtime.LockOSThread()
 	if err := checkOwnMountNS(); err != nil {
 		return err
@@ -94,13 +104,13 @@ func Confine(root string, readOnly bool) error {
 	// The served tree carries the sentry's umask-applied modes as they
 	// are; umask is set now, as the filter may refuse it later.
 	unix.Umask(0)
-	if err := dropCapabilities(capabilities(!readOnly)); err != nil {
+	if err := dropCapabilities(capabilities(writes)); err != nil {
 		return err
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("gofer: no_new_privs: %w", err)
 	}
-	return installFilter(!readOnly)
+	return installFilter(writes)
 }
 
 // checkOwnMountNS refuses to touch mounts in the namespace of the process

@@ -41,7 +41,10 @@ func childMain(mode string) int {
 	if mode == "serve-rw" {
 		return childServeWritable()
 	}
-	if err := Confine(os.Getenv(envRoot), true); err != nil {
+	if mode == "serve-ro-root" {
+		return childServeReadOnlyRoot()
+	}
+	if err := Confine(os.Getenv(envRoot), true, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "child: Confine:", err)
 		return 2
 	}
@@ -181,12 +184,34 @@ func childServeWritable() int {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 2
 	}
-	if err := Confine(os.Getenv(envRoot), false); err != nil {
+	if err := Confine(os.Getenv(envRoot), false, []*BindMount{data, secret}); err != nil {
 		fmt.Fprintln(os.Stderr, "child: Confine:", err)
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	t := Tree{Root: "/", Mounts: []*BindMount{data, secret}}
+	if err := ServeTree(t, os.NewFile(3, "sock"), log); err != nil {
+		fmt.Fprintln(os.Stderr, "child: Serve:", err)
+		return 1
+	}
+	return 0
+}
+
+// childServeReadOnlyRoot serves the tree read-only with the directory of
+// the outside file bind-mounted read-write at /data: the layout of a
+// container with root.readonly and a writable volume.
+func childServeReadOnlyRoot() int {
+	data, err := OpenBindMount("/data", filepath.Dir(os.Getenv(envOutside)), false)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 2
+	}
+	if err := Confine(os.Getenv(envRoot), true, []*BindMount{data}); err != nil {
+		fmt.Fprintln(os.Stderr, "child: Confine:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	t := Tree{Root: "/", ReadOnly: true, Mounts: []*BindMount{data}}
 	if err := ServeTree(t, os.NewFile(3, "sock"), log); err != nil {
 		fmt.Fprintln(os.Stderr, "child: Serve:", err)
 		return 1
@@ -373,6 +398,17 @@ func TestConfinedServe(t *testing.T) {
 		if _, _, err := c.Walk(root, "outside"); !errors.Is(err, unix.ENOENT) {
 			t.Fatalf("Walk outside: %v, want ENOENT", err)
 		}
+		// Reads of a read-only tree that are not file data: statfs
+		// (find -xdev, df) and the xattr reads (ls, cp -a).
+		if _, err := c.StatFS(root); err != nil {
+			t.Fatalf("StatFS of the read-only root: %v\n%s", err, out)
+		}
+		if _, err := c.GetXattr(pw, "user.none"); err == nil || errors.Is(err, unix.EIO) {
+			t.Fatalf("GetXattr of a missing attribute = %v, want ENODATA or ENOTSUP\n%s", err, out)
+		}
+		if _, err := c.ListXattr(pw); err != nil && !errors.Is(err, unix.EOPNOTSUPP) {
+			t.Fatalf("ListXattr: %v\n%s", err, out)
+		}
 		c.mu.Lock()
 		_, _, err = c.call(&request{op: opTwalk, fid: root, newID: c.allocFID(), name: ".."})
 		c.mu.Unlock()
@@ -484,5 +520,54 @@ func TestConfinedServeWritable(t *testing.T) {
 	}
 	if err := c.Mknod(root, "dev", unix.S_IFCHR|0o600, 0, 0); err != unix.EPERM {
 		t.Errorf("mknod of a device = %v, want EPERM", err)
+	}
+}
+
+// TestConfinedReadOnlyRootWritableBind: with a read-only root, the writes
+// of a read-write bind mount must go through (the filter and the
+// capabilities follow the bind, not only the root), and the root must
+// still refuse them.
+func TestConfinedReadOnlyRootWritableBind(t *testing.T) {
+	tree, outside := confinedTree(t)
+	cs, ss := socketpair(t)
+	cmd, out := child(t, "serve-ro-root", tree, outside, ss)
+	ss.Close()
+	c, err := NewClient(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		c.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("gofer exit after client EOF: %v\n%s", err, out)
+		}
+	}()
+	root, _, err := c.Attach()
+	if err != nil {
+		t.Fatalf("Attach: %v\n%s", err, out)
+	}
+	data, _, err := c.AttachMount("/data")
+	if err != nil {
+		t.Fatalf("AttachMount /data: %v\n%s", err, out)
+	}
+	dir := filepath.Dir(outside)
+	steps := []struct {
+		what string
+		err  error
+	}{
+		{"mkdir in the bind", c.Mkdir(data, "d", 0o755, 0, 0)},
+		{"symlink in the bind", c.Symlink(data, "sl", "d", 0, 0)},
+		{"unlink in the bind", c.Unlink(data, "sl", 0)},
+	}
+	for _, s := range steps {
+		if s.err != nil {
+			t.Fatalf("%s: %v\n%s", s.what, s.err, out)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "d")); err != nil || !fi.IsDir() {
+		t.Errorf("directory made in the bind is not in its source: %v", err)
+	}
+	if err := c.Mkdir(root, "d", 0o755, 0, 0); err != unix.EROFS {
+		t.Errorf("mkdir in the read-only root = %v, want EROFS", err)
 	}
 }

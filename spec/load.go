@@ -141,6 +141,12 @@ func Validate(s *specs.Spec, bundle string) error {
 			if !knownNamespace(ns.Type) {
 				return fmt.Errorf("%s: linux.namespaces[%d].type %q is unknown", ConfigName, i, ns.Type)
 			}
+			if ns.Path == "" {
+				continue
+			}
+			if err := checkNamespacePath(ns); err != nil {
+				return fmt.Errorf("%s: linux.namespaces[%d]: %w", ConfigName, i, err)
+			}
 		}
 	}
 	return nil

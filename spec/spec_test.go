@@ -42,6 +42,11 @@ func TestLoadErrors(t *testing.T) {
 		{"bad env", `{"ociVersion": "1", "root": {"path": "rootfs"}, "process": {"args": ["sh"], "env": ["A=1", "B"]}}`, `config.json: process.env[1] "B" is not KEY=VALUE`},
 		{"bad mount", `{"ociVersion": "1", "root": {"path": "rootfs"}, "process": {"args": ["sh"]}, "mounts": [{"destination": "proc"}]}`, `config.json: mounts[0].destination "proc" is not an absolute path`},
 		{"bad namespace", `{"ociVersion": "1", "root": {"path": "rootfs"}, "process": {"args": ["sh"]}, "linux": {"namespaces": [{"type": "pid"}, {"type": "nope"}]}}`, `config.json: linux.namespaces[1].type "nope" is unknown`},
+		{"namespace path of another type", `{"ociVersion": "1", "root": {"path": "rootfs"}, "process": {"args": ["sh"]}, "linux": {"namespaces": [{"type": "ipc", "path": "/proc/self/ns/net"}]}}`, `config.json: linux.namespaces[0]: namespace path "/proc/self/ns/net": not a ipc namespace`},
+		{"namespace path not a namespace", `{"ociVersion": "1", "root": {"path": "rootfs"}, "process": {"args": ["sh"]}, "linux": {"namespaces": [{"type": "network", "path": "/dev/null"}]}}`, `config.json: linux.namespaces[0]: namespace path "/dev/null": not a namespace`},
+		{"relative hook path", `{"ociVersion": "1", "root": {"path": "rootfs"}, "process": {"args": ["sh"]}, "hooks": {"poststop": [{"path": "/bin/true"}, {"path": "true"}]}}`, `config.json: hooks.poststop[1].path "true" is not an absolute path`},
+		{"zero hook timeout", `{"ociVersion": "1", "root": {"path": "rootfs"}, "process": {"args": ["sh"]}, "hooks": {"prestart": [{"path": "/bin/true", "timeout": 0}]}}`, `config.json: hooks.prestart[0].timeout 0 is not positive`},
+		{"startContainer hook", `{"ociVersion": "1", "root": {"path": "rootfs"}, "process": {"args": ["sh"]}, "hooks": {"startContainer": [{"path": "/bin/true"}]}}`, `config.json: hooks.startContainer[0] "/bin/true": startContainer hooks are not supported`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -77,6 +77,8 @@ func openAt(t *kernel.Task, dirfd int32, pathAddr uintptr, flags int, mode uint3
 	mode &= 0o7777 &^ t.ThreadGroup().Umask()
 	f, err := t.Kernel().VFS().OpenAt(t.VFSCreds(), root, dir, path, flags, mode)
 	if err != nil {
+		// A FIFO open waiting for its other end restarts after a
+		// signal whose handler has SA_RESTART.
 		return 0, err
 	}
 	defer f.DecRef()

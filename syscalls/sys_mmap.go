@@ -60,9 +60,13 @@ func sysMmap(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 		}
 		defer f.DecRef()
 		// Linux's do_mmap: no executable mapping of a noexec mount's
-		// file.
-		if l := f.Location(); prot&unix.PROT_EXEC != 0 && l.Valid() && l.Mount().NoExec() {
-			return 0, unix.EPERM
+		// file, and none later (mm keeps PROT_EXEC out of the
+		// mapping's maximum: mprotect answers EACCES).
+		if l := f.Location(); l.Valid() && l.Mount().NoExec() {
+			if prot&unix.PROT_EXEC != 0 {
+				return 0, unix.EPERM
+			}
+			opts.NoExec = true
 		}
 		opts.File = newMappedFile(t, f)
 	}
@@ -79,12 +83,25 @@ type mappedFile struct {
 }
 
 // newMappedFile names f for /proc/self/maps by its path from t's root.
+// A file with no place in the tree (a memfd, a pipe) has no name here:
+// Linux's "/memfd:NAME (deleted)" is not reproduced yet.
 func newMappedFile(t *kernel.Task, f *vfs.File) mappedFile {
-	return mappedFile{f: f, name: t.Kernel().VFS().Getcwd(t.FSContext().Root(), f.Location())}
+	l := f.Location()
+	if !l.Valid() {
+		return mappedFile{f: f}
+	}
+	return mappedFile{f: f, name: t.Kernel().VFS().Getcwd(t.FSContext().Root(), l)}
 }
 
 // HostFD implements mm.MappedFile.
 func (m mappedFile) HostFD() int { return m.f.HostFD() }
+
+// MapsAnonymous implements mm.AnonymousFile: the file's own answer
+// (the zero device's mappings are anonymous memory).
+func (m mappedFile) MapsAnonymous() bool {
+	a, ok := m.f.Impl().(mm.AnonymousFile)
+	return ok && a.MapsAnonymous()
+}
 
 // MapName implements mm.MappedFile.
 func (m mappedFile) MapName() string { return m.name }

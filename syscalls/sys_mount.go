@@ -31,6 +31,10 @@ func sysMemfdCreate(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	name, err := t.CopyInString(a[0], memfdNameMax+1)
+	if err == unix.ENAMETOOLONG {
+		// Linux measures the name with strnlen_user and says EINVAL.
+		return 0, unix.EINVAL
+	}
 	if err != nil {
 		return 0, err
 	}

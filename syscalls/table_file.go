@@ -22,6 +22,8 @@ var fileSyscalls = []entry{
 	// Opening and descriptors.
 	partial("openat", sysOpenat, "fd,path,oflags,mode", "O_TMPFILE is EOPNOTSUPP"),
 	partial("open", sysOpen, "path,oflags,mode", "O_TMPFILE is EOPNOTSUPP"),
+	partial("openat2", sysOpenat2, "fd,path,ptr,size",
+		"O_TMPFILE is EOPNOTSUPP; RESOLVE_CACHED is EAGAIN for a name not looked up yet and for any symlink"),
 	supported("creat", sysCreat, "path,mode"),
 	supported("close", sysClose, "fd"),
 	supported("close_range", sysCloseRange, "fd,fd,hex"),

@@ -56,6 +56,10 @@ func createContainer(o *options, co createOptions) (_ *exec.Cmd, err error) {
 	}
 	defer c.Unlock()
 	var sentry *exec.Cmd
+	// hooksRan: a create hook failed or ran; the spec then destroys the
+	// container and runs the poststop hooks, as delete would.
+	hooksRan := false
+	var st *spec.State
 	defer func() {
 		if err == nil {
 			return
@@ -65,6 +69,10 @@ func createContainer(o *options, co createOptions) (_ *exec.Cmd, err error) {
 			sentry.Wait()
 		}
 		c.Remove()
+		if hooksRan {
+			st.Status = specs.StateStopped
+			runHooksWarn(o.log, spec.HookPoststop, spec.HooksOf(st.Hooks, spec.HookPoststop), st.State)
+		}
 	}()
 	if co.config != nil {
 		data, err := json.Marshal(co.config)
@@ -76,7 +84,7 @@ func createContainer(o *options, co createOptions) (_ *exec.Cmd, err error) {
 		}
 		co.bundle = c.Dir
 	}
-	st := &spec.State{
+	st = &spec.State{
 		State: specs.State{
 			Version:     specs.Version,
 			ID:          co.id,
@@ -87,6 +95,7 @@ func createContainer(o *options, co createOptions) (_ *exec.Cmd, err error) {
 		Created: time.Now().UTC(),
 		Rootfs:  s.Root.Path,
 		Owner:   os.Geteuid(),
+		Hooks:   s.Hooks,
 	}
 	if err := c.WriteState(st); err != nil {
 		return nil, err
@@ -109,6 +118,13 @@ func createContainer(o *options, co createOptions) (_ *exec.Cmd, err error) {
 	st.Status = specs.StateCreated
 	if err := c.WriteState(st); err != nil {
 		return nil, err
+	}
+	hooksRan = true
+	// prestart hooks run in start: see startSandbox.
+	for _, kind := range []spec.HookKind{spec.HookCreateRuntime, spec.HookCreateContainer} {
+		if err := runHooks(kind, spec.HooksOf(s.Hooks, kind), st.State); err != nil {
+			return nil, fmt.Errorf("container %q: %w", co.id, err)
+		}
 	}
 	if co.pidFile != "" {
 		pf, err := filepath.Abs(co.pidFile)
@@ -291,26 +307,67 @@ func openContainer(o *options, id string) (*spec.Container, *spec.State, error) 
 	return c, st, nil
 }
 
-// startContainer makes the sentry of a created container run its init.
+// startContainer makes the sentry of a created container run its init,
+// then runs the poststart hooks.
 func startContainer(o *options, id string) error {
-	c, st, err := openContainer(o, id)
+	st, err := startSandbox(o, id)
+	if err != nil && st != nil {
+		// A prestart hook failed and the container is destroyed: the
+		// life cycle goes on with the poststop hooks, as after delete.
+		runHooksWarn(o.log, spec.HookPoststop, spec.HooksOf(st.Hooks, spec.HookPoststop), st.State)
+		return err
+	}
 	if err != nil {
 		return err
+	}
+	// Without the lock: a hook may well ask `moat state` about the
+	// container. A failed poststart hook is a warning (runtime-spec 1.0,
+	// which the OCI validation suite checks), not an error of start.
+	runHooksWarn(o.log, spec.HookPoststart, spec.HooksOf(st.Hooks, spec.HookPoststart), st.State)
+	return nil
+}
+
+// startSandbox does start's work under the container's lock and returns
+// the state as start left it. When a prestart hook fails it destroys the
+// container and returns its last state with the error.
+//
+// prestart hooks run here, before the init's program is loaded, and not
+// in create as runtime-spec 1.0.2 moved them: the OCI validation suite
+// (runtime-tools 0.9) checks the 1.0.0 timing, "after the start
+// operation is called but before the user-specified program command is
+// executed", and either timing comes before the container's first
+// instruction, which is all a hook that sets up the sandbox's network
+// namespace (its PID is the sentry's) needs.
+func startSandbox(o *options, id string) (*spec.State, error) {
+	c, st, err := openContainer(o, id)
+	if err != nil {
+		return nil, err
 	}
 	defer c.Unlock()
 	status, _ := containerStatus(c, st)
 	switch status {
 	case specs.StateCreated:
 	case specs.StateStopped:
-		return fmt.Errorf("container %q: cannot start a container that has stopped", id)
+		return nil, fmt.Errorf("container %q: cannot start a container that has stopped", id)
 	default:
-		return fmt.Errorf("container %q: cannot start a container that is %s", id, status)
+		return nil, fmt.Errorf("container %q: cannot start a container that is %s", id, status)
+	}
+	if err := runHooks(spec.HookPrestart, spec.HooksOf(st.Hooks, spec.HookPrestart), st.State); err != nil {
+		err = fmt.Errorf("container %q: %w", id, err)
+		if kerr := killSentry(st); kerr != nil {
+			return nil, errors.Join(err, fmt.Errorf("container %q: %w", id, kerr))
+		}
+		if rerr := c.Remove(); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+		st.Status = specs.StateStopped
+		return st, err
 	}
 	if _, err := callSentry(c.ControlSocket(), controlRequest{Op: opStart}); err != nil {
-		return fmt.Errorf("container %q: start: %w", id, err)
+		return nil, fmt.Errorf("container %q: start: %w", id, err)
 	}
 	st.Status = specs.StateRunning
-	return c.WriteState(st)
+	return st, c.WriteState(st)
 }
 
 // deleteContainer tears a container down: kills what is left of its
@@ -329,7 +386,14 @@ func deleteContainer(o *options, id string, force bool) error {
 	if err := killSentry(st); err != nil {
 		return fmt.Errorf("container %q: %w", id, err)
 	}
-	return c.Remove()
+	if err := c.Remove(); err != nil {
+		return err
+	}
+	// The container is gone; poststop hooks run before delete returns,
+	// and their failures are only warnings.
+	st.Status = specs.StateStopped
+	runHooksWarn(o.log, spec.HookPoststop, spec.HooksOf(st.Hooks, spec.HookPoststop), st.State)
+	return nil
 }
 
 // killSentry SIGKILLs the sentry if it is still the process create

@@ -8,6 +8,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"github.com/urfave/cli/v2"
+
+	"moat/spec"
 )
 
 // featuresCommand answers `runc features`, which containerd (1.7 and
@@ -33,8 +35,14 @@ func moatFeatures() *features.Features {
 	return &features.Features{
 		OCIVersionMin: "1.0.0",
 		OCIVersionMax: specs.Version,
-		// Hooks and mount options are left out: moat runs no hooks yet,
-		// and the mount options it honours are still growing.
+		// The hooks hooks.go runs; startContainer is refused (see
+		// spec.validateHooks). Mount options are left out: the ones
+		// moat honours are still growing.
+		Hooks: []string{
+			string(spec.HookPrestart), string(spec.HookCreateRuntime),
+			string(spec.HookCreateContainer), string(spec.HookPoststart),
+			string(spec.HookPoststop),
+		},
 		Linux: &features.Linux{
 			// The namespaces a sandbox gets: the sentry is the
 			// container's PID, IPC, UTS and mount namespace by

@@ -37,8 +37,8 @@ func TestFeatures(t *testing.T) {
 			t.Errorf("%s: want an explicit false, got %v", name, enabled)
 		}
 	}
-	if f.Hooks != nil {
-		t.Errorf("hooks %v: moat runs none yet, the field must stay unknown", f.Hooks)
+	if !slices.Contains(f.Hooks, "poststop") || slices.Contains(f.Hooks, "startContainer") {
+		t.Errorf("hooks %v: want poststop and no startContainer", f.Hooks)
 	}
 }
 

@@ -53,7 +53,7 @@ var goferCommand = &cli.Command{
 			}
 		}
 		writable := ctx.Bool("writable")
-		if err := gofer.Confine(ctx.String("root"), !writable); err != nil {
+		if err := gofer.Confine(ctx.String("root"), !writable, mounts); err != nil {
 			return err
 		}
 		// Confine pivoted into the root: it is "/" now. ServeTree runs

@@ -27,10 +27,6 @@ import (
 // quotes.
 const hookOutputMax = 4096
 
-// hookKillGrace is how long a hook that outlived its timeout gets between
-// SIGTERM and SIGKILL... none: a hook past its deadline is killed at once,
-// as the spec says it is aborted.
-
 // runHooks runs the hooks of one kind in order, each with st on stdin,
 // and stops at the first that fails.
 func runHooks(kind spec.HookKind, hooks []specs.Hook, st specs.State) error {
@@ -74,70 +70,38 @@ func runHooksWarn(log *slog.Logger, kind spec.HookKind, hooks []specs.Hook, st s
 // container's, which a hook must not write into.
 func runHook(h specs.Hook, state []byte) error {
 	ctx := context.Background()
-	if h.Timeout != nil && *h.Timeout > 0 {
+	if h.Timeout != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(*h.Timeout)*time.Second)
 		defer cancel()
 	}
-	args := h.Args
-	if len(args) == 0 {
-		args = []string{h.Path}
-	}
 	var out bytes.Buffer
-	cmd := &exec.Cmd{
-		Path:   h.Path,
-		Args:   args,
-		Env:    h.Env,
-		Stdin:  bytes.NewReader(state),
-		Stdout: &out,
-		Stderr: &out,
-		// Its own process group, so a timeout kills whatever the hook
-		// started too (a shell's children hold the output pipe open).
-		SysProcAttr: &unix.SysProcAttr{Setpgid: true},
-		WaitDelay:   time.Second,
+	cmd := exec.CommandContext(ctx, h.Path)
+	if len(h.Args) > 0 {
+		cmd.Args = h.Args
 	}
-	if h.Env == nil {
-		cmd.Env = []string{}
-	}
-	cmd.Cancel = func() error {
-		return unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
-	}
-	ctxCmd := exec.CommandContext(ctx, h.Path)
-	_ = ctxCmd
-	err := runWithContext(ctx, cmd)
+	// The hook's environment is exactly h.Env, never moat's own.
+	cmd.Env = append([]string{}, h.Env...)
+	cmd.Stdin = bytes.NewReader(state)
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	// Its own process group, so a timeout kills whatever the hook
+	// started too: a shell's children would hold the output pipe open.
+	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	err := cmd.Run()
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() != nil {
-		err = fmt.Errorf("timed out after %ds", *h.Timeout)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("timed out after %ds: %w", *h.Timeout, err)
 	}
 	if s := strings.TrimSpace(out.String()); s != "" {
 		if len(s) > hookOutputMax {
-			s = s[:hookOutputMax] + "…"
+			s = s[:hookOutputMax] + "..."
 		}
 		err = fmt.Errorf("%w: %s", err, s)
-	}
-	return err
-}
-
-// runWithContext starts cmd and waits for it, calling cmd.Cancel when ctx
-// is done first.
-func runWithContext(ctx context.Context, cmd *exec.Cmd) error {
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			cmd.Cancel()
-		case <-done:
-		}
-	}()
-	err := cmd.Wait()
-	close(done)
-	if err != nil && ctx.Err() != nil {
-		return errors.Join(err, ctx.Err())
 	}
 	return err
 }

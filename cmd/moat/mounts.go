@@ -7,7 +7,9 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"moat/sentry/fs/dev"
 	"moat/sentry/fs/proc"
+	"moat/sentry/fs/sys"
 	"moat/sentry/fs/tmpfs"
 	"moat/sentry/kernel"
 	"moat/sentry/vfs"
@@ -107,11 +109,21 @@ func goferRootArgs(s *specs.Spec) []string {
 }
 
 // fsTypes are the file systems the kernel mounts from cmd's side
-// (they import the kernel, so it cannot make them itself).
+// (proc imports the kernel, so it cannot make it itself; sysfs and
+// devpts are here with it). proc is mounted with the spec's flags:
+// without "ro" it is writable in the VFS sense, so /proc/self/comm and
+// the like take writes as on Linux. devpts is an empty directory: no
+// pseudo-terminals yet (ptmx is ENOENT).
 func fsTypes() map[string]kernel.FSFactory {
 	return map[string]kernel.FSFactory{
 		"proc": func(k *kernel.Kernel, _ kernel.MountSpec) (vfs.FilesystemImpl, error) {
 			return proc.New(k), nil
+		},
+		"sysfs": func(k *kernel.Kernel, _ kernel.MountSpec) (vfs.FilesystemImpl, error) {
+			return sys.New(k.NumCPU()), nil
+		},
+		"devpts": func(*kernel.Kernel, kernel.MountSpec) (vfs.FilesystemImpl, error) {
+			return dev.NewPts(), nil
 		},
 	}
 }
@@ -126,6 +138,9 @@ func mountConfig(cfg *kernel.Config, s *specs.Spec) error {
 	cfg.RootOverlay, cfg.OverlayUpper = overlay, upper
 	cfg.Mounts = kernelMounts(s)
 	cfg.FSTypes = fsTypes()
+	// Device nodes, in a tmpfs /dev as in the bundle's own tree, open
+	// in the sentry's drivers.
+	cfg.Devices = dev.Drivers{}
 	return nil
 }
 

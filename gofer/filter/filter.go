@@ -13,6 +13,10 @@ var common = []string{
 	// O_NONBLOCK the reopen uses, the socket, close.
 	"openat2", "fstat", "newfstatat", "statx", "readlinkat", "fcntl",
 	"recvmsg", "sendmsg", "close",
+	// Reads that are not file data, on an open descriptor: statfs
+	// (find -xdev, df) and the xattr reads (ls, cp -a). A read-only
+	// tree answers them too.
+	"fstatfs", "fgetxattr", "flistxattr",
 	// Serve sets umask 0 (harmless: it only masks the gofer's own modes).
 	"umask",
 	// Logging to stderr.
@@ -37,7 +41,7 @@ var common = []string{
 // it always follows (fchmodat2 does not with AT_EMPTY_PATH).
 var WriteSyscalls = []string{
 	"mkdirat", "symlinkat", "unlinkat", "renameat2", "fchmodat2", "fchmod", "ftruncate",
-	"fstatfs", "fgetxattr", "flistxattr", "fsetxattr", "fremovexattr",
+	"fsetxattr", "fremovexattr",
 }
 
 // WriteConditional describes the conditional rules of a writable gofer.

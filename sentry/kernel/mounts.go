@@ -37,7 +37,9 @@ func buildRootVFS(cfg Config) (*vfs.VFS, error) {
 	if cfg.Root == nil {
 		return nil, errors.New("kernel config: no root file system (gofer client or VFS)")
 	}
-	var root vfs.FilesystemImpl = goferfs.New(cfg.Root)
+	// The bundle's own device nodes (a rootfs with a real /dev/null
+	// and no /dev mount) open in the sentry's drivers.
+	var root vfs.FilesystemImpl = goferfs.New(cfg.Root).SetDevices(cfg.Devices)
 	opts := vfs.MountOptions{ReadOnly: cfg.RootReadonly, Type: "9p", Source: "moat-gofer"}
 	if cfg.RootOverlay {
 		ov, err := overlay.New(root, cfg.OverlayUpper)
@@ -114,19 +116,21 @@ func (k *Kernel) mountOne(m MountSpec) error {
 	}
 	f := parseMountFlags(m)
 	var fs vfs.FilesystemImpl
+	isDir := true
 	switch {
 	case f.bind:
 		a, err := k.bindAttr(dest)
 		if err != nil {
 			return err
 		}
-		if a.Mode&unix.S_IFMT != unix.S_IFDIR {
-			// The VFS mounts directories only; Docker's bind-mounted
-			// /etc/hosts and resolv.conf stay the image's for now.
-			k.log.Warn("bind mount of a non-directory skipped", "destination", dest, "source", m.Source)
-			return nil
+		b := goferfs.NewBind(k.cfg.Root, dest)
+		if !f.opts.NoDev {
+			b.SetDevices(k.cfg.Devices)
 		}
-		fs = goferfs.New(bindRemote{Client: k.cfg.Root, dest: m.Destination})
+		// A single file (Docker's /etc/hosts, resolv.conf, hostname)
+		// mounts on a file, made empty where missing, as runc does.
+		isDir = a.Mode&unix.S_IFMT == unix.S_IFDIR
+		fs = b
 	case m.Type == "tmpfs":
 		o, err := tmpfs.ParseOptions(m.Options)
 		if err != nil {
@@ -150,7 +154,7 @@ func (k *Kernel) mountOne(m MountSpec) error {
 			return err
 		}
 	}
-	at, err := k.mountPoint(dest)
+	at, err := k.mountPoint(dest, isDir)
 	if err != nil {
 		return err
 	}
@@ -183,27 +187,23 @@ func (k *Kernel) bindAttr(dest string) (gofer.Attr, error) {
 	return a, nil
 }
 
-// bindRemote is the gofer client seen through one bind mount: its
-// Attach is the mount's root.
-type bindRemote struct {
-	*gofer.Client
-	dest string
-}
-
-// Attach returns the bind mount's root.
-func (b bindRemote) Attach() (gofer.FID, gofer.Attr, error) { return b.Client.AttachMount(b.dest) }
-
 // mountPoint resolves dest in the tree, making missing directories
-// (mode 0755, owned by root) where the file system can: runc creates
-// missing mount points the same way.
-func (k *Kernel) mountPoint(dest string) (vfs.Location, error) {
+// (mode 0755, owned by root) where the file system can, and a missing
+// last component as an empty file when the mount is not a directory
+// (isDir false): runc creates missing mount points the same way.
+func (k *Kernel) mountPoint(dest string, isDir bool) (vfs.Location, error) {
 	c := &vfs.Creds{}
 	root := k.vfs.Root()
 	cur := root
-	for _, name := range strings.Split(strings.TrimPrefix(dest, "/"), "/") {
+	names := strings.Split(strings.TrimPrefix(dest, "/"), "/")
+	for i, name := range names {
 		next, err := k.vfs.LookupAt(c, root, cur, name, true)
 		if err == unix.ENOENT {
-			if err := makeDir(cur.Inode(), name); err != nil {
+			mk := makeDir
+			if i == len(names)-1 && !isDir {
+				mk = makeFile
+			}
+			if err := mk(cur.Inode(), name); err != nil {
 				return vfs.Location{}, fmt.Errorf("mount point %s: making %q: %w", dest, name, err)
 			}
 			next, err = k.vfs.LookupAt(c, root, cur, name, true)
@@ -213,8 +213,10 @@ func (k *Kernel) mountPoint(dest string) (vfs.Location, error) {
 		}
 		cur = next
 	}
-	if !cur.IsDir() {
-		return vfs.Location{}, fmt.Errorf("mount point %s: %w", dest, unix.ENOTDIR)
+	if cur.IsDir() != isDir {
+		// Linux refuses a directory on a file and a file on a
+		// directory alike.
+		return vfs.Location{}, fmt.Errorf("mount point %s: directory and non-directory mismatch: %w", dest, unix.ENOTDIR)
 	}
 	return cur, nil
 }
@@ -228,6 +230,22 @@ func makeDir(dir vfs.Inode, name string) error {
 		return unix.EROFS
 	}
 	return w.Mkdir(name, 0o755, vfs.Owner{})
+}
+
+// makeFile makes the empty regular file name in dir (mode 0755, as
+// runc's), the mount point of a single-file bind mount.
+func makeFile(dir vfs.Inode, name string) error {
+	w, ok := dir.(vfs.WritableDir)
+	if !ok {
+		return unix.EROFS
+	}
+	in, f, err := w.Create(name, unix.O_RDONLY, 0o755, vfs.Owner{})
+	if err != nil {
+		return err
+	}
+	f.Release()
+	in.Release()
+	return nil
 }
 
 // populateDev fills a tmpfs mounted at /dev as runc does: the default

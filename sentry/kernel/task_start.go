@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"moat/sentry/fs/goferfs"
 	"moat/sentry/fs/host"
 	"moat/sentry/loader"
 	"moat/sentry/mm"
@@ -19,19 +18,6 @@ import (
 
 // defaultPath is the search path when the environment has no PATH.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-// newRootVFS builds the sandbox's mount tree: the gofer's tree, read-only
-// in this issue, at "/".
-func newRootVFS(cfg Config) (*vfs.VFS, error) {
-	if cfg.Root == nil {
-		return nil, errors.New("kernel config: no root file system (gofer client or VFS)")
-	}
-	v, err := vfs.New(goferfs.New(cfg.Root), vfs.MountOptions{ReadOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("root file system: %w", err)
-	}
-	return v, nil
-}
 
 // ResolveExecutable finds Args[0] in the root file system the way execvp
 // does (PATH from Env when it has no "/") and checks it is an executable

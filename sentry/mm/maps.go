@@ -91,7 +91,9 @@ func (m *MemoryManager) Maps() []MapEntry {
 		}
 		e := MapEntry{Start: v.start, End: v.end, Perms: permString(v.prot, v.shared), Name: v.name}
 		switch {
-		case v.file != nil:
+		case v.file != nil || v.ino != 0:
+			// A private /dev/zero mapping (anonymous memory, no file)
+			// still shows the device's inode, as on Linux.
 			e.Offset, e.Dev, e.Inode = uint64(v.offset), v.dev, v.ino
 		case v.shared && e.Name == "":
 			// Linux backs shared anonymous memory with an unlinked

@@ -48,6 +48,10 @@ type MMapOpts struct {
 	Flags        int        // MAP_* (MAP_PRIVATE/MAP_SHARED, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_ANONYMOUS, MAP_STACK, MAP_NORESERVE, MAP_POPULATE, MAP_GROWSDOWN)
 	File         MappedFile // nil for anonymous memory
 	Offset       int64
+	// NoExec says File is on a noexec mount: the mapping may never
+	// become executable (the caller refuses PROT_EXEC at mmap itself
+	// with EPERM, as Linux does before it reaches the memory manager).
+	NoExec bool
 	// Name overrides the /proc/self/maps name ("[stack]", "[heap]").
 	Name string
 }

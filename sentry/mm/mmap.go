@@ -93,10 +93,13 @@ func (m *MemoryManager) MMap(opts MMapOpts) (uintptr, error) {
 		name:      opts.Name,
 	}
 	fd := -1
+	anon := false
 	if file != nil {
-		fd = file.HostFD()
-		if fd < 0 {
-			return 0, unix.ENODEV
+		anon = mapsAnonymous(file)
+		if !anon {
+			if fd = file.HostFD(); fd < 0 {
+				return 0, unix.ENODEV
+			}
 		}
 		// Files end at 2^63 (loff_t): a mapping reaching past that
 		// overflows, as Linux's file_mmap_ok says.
@@ -118,12 +121,21 @@ func (m *MemoryManager) MMap(opts MMapOpts) (uintptr, error) {
 		if shared && of&unix.O_APPEND != 0 && prot&unix.PROT_WRITE != 0 {
 			return 0, unix.EACCES
 		}
-		v.file = file
-		v.offset = opts.Offset
-		if id, ok := file.(MappedFileID); ok {
-			v.dev, v.ino = id.MapDevIno()
+		if opts.NoExec {
+			// Linux's do_mmap clears VM_MAYEXEC for a file of a noexec
+			// mount: mprotect cannot add PROT_EXEC later (EACCES).
+			v.maxProt &^= unix.PROT_EXEC
 		}
-		if v.name == "" {
+		if anon {
+			anonymousFileVMA(&v, file)
+		} else {
+			v.file = file
+			v.offset = opts.Offset
+			if id, ok := file.(MappedFileID); ok {
+				v.dev, v.ino = id.MapDevIno()
+			}
+		}
+		if v.name == "" && !(anon && shared) {
 			v.name = file.MapName()
 		}
 	}

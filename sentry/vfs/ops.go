@@ -12,9 +12,14 @@ import (
 // WritableDir (EROFS on a read-only mount); mode has the umask applied.
 // Errors are unix.Errno.
 func (v *VFS) OpenAt(c *Creds, root, dir Location, path string, flags int, mode uint32) (*File, error) {
+	return v.openAtResolve(c, root, dir, path, flags, mode, 0)
+}
+
+// openAtResolve is OpenAt with the walk restricted by rf (OpenAt2).
+func (v *VFS) openAtResolve(c *Creds, root, dir Location, path string, flags int, mode uint32, rf ResolveFlags) (*File, error) {
 	creat := flags&unix.O_CREAT != 0
 	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
-		return v.openTmpfile(c, root, dir, path, flags)
+		return v.openTmpfile(c, root, dir, path, flags, rf)
 	}
 	if creat && flags&unix.O_DIRECTORY != 0 {
 		// Linux 6.4 and later refuse the combination outright.
@@ -24,7 +29,7 @@ func (v *VFS) OpenAt(c *Creds, root, dir Location, path string, flags int, mode 
 	if creat && flags&unix.O_EXCL != 0 {
 		follow = false
 	}
-	r, err := v.walk(c, root, dir, path, follow, creat)
+	r, err := v.walkResolve(c, root, dir, path, follow, creat, rf)
 	if err != nil {
 		return nil, err
 	}
@@ -54,11 +59,11 @@ func (v *VFS) OpenAt(c *Creds, root, dir Location, path string, flags int, mode 
 
 // openTmpfile handles O_TMPFILE: path must be a directory, and no file
 // system can make unnamed files yet.
-func (v *VFS) openTmpfile(c *Creds, root, dir Location, path string, flags int) (*File, error) {
+func (v *VFS) openTmpfile(c *Creds, root, dir Location, path string, flags int, rf ResolveFlags) (*File, error) {
 	if flags&unix.O_ACCMODE == unix.O_RDONLY {
 		return nil, unix.EINVAL
 	}
-	r, err := v.walk(c, root, dir, path, true, false)
+	r, err := v.walkResolve(c, root, dir, path, true, false, rf)
 	if err != nil {
 		return nil, err
 	}

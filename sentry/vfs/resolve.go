@@ -37,6 +37,14 @@ type walkResult struct {
 // parent and name where it would be. A path that ends with "/" must name
 // a directory (ENOTDIR).
 func (v *VFS) walk(c *Creds, root, dir Location, path string, follow, allowMissing bool) (walkResult, error) {
+	return v.walkResolve(c, root, dir, path, follow, allowMissing, 0)
+}
+
+// walkResolve is walk restricted by openat2's RESOLVE_* flags rf (see
+// resolve_flags.go); with rf zero it is walk. For the scoping flags
+// (ResolveBeneath, ResolveInRoot) the caller passes the starting
+// directory as root.
+func (v *VFS) walkResolve(c *Creds, root, dir Location, path string, follow, allowMissing bool, rf ResolveFlags) (walkResult, error) {
 	if path == "" {
 		return walkResult{}, unix.ENOENT
 	}
@@ -47,7 +55,13 @@ func (v *VFS) walk(c *Creds, root, dir Location, path string, follow, allowMissi
 		return walkResult{}, unix.ENOENT
 	}
 	cur := dir
+	// rootSet is whether Linux would have looked root up by now (see
+	// checkJumpRoot).
+	rootSet := path[0] == '/' || rf&(ResolveBeneath|ResolveInRoot) != 0
 	if path[0] == '/' {
+		if rf&ResolveBeneath != 0 {
+			return walkResult{}, unix.EXDEV
+		}
 		cur = root
 	}
 	comps := splitPath(path)
@@ -72,12 +86,19 @@ func (v *VFS) walk(c *Creds, root, dir Location, path string, follow, allowMissi
 		case ".":
 			continue
 		case "..":
-			cur = v.dotdot(root, cur)
+			rootSet = true
+			var err error
+			if cur, err = v.dotdotResolve(root, cur, rf); err != nil {
+				return walkResult{}, err
+			}
 			continue
 		}
-		next, err := v.step(cur, name)
+		next, err := v.stepResolve(cur, name, rf)
 		if err != nil {
 			if err == unix.ENOENT && last && allowMissing {
+				if rf&(ResolveBeneath|ResolveInRoot) != 0 && !v.isBelow(root, cur) {
+					return walkResult{}, unix.EXDEV
+				}
 				return walkResult{parent: cur, name: name}, nil
 			}
 			return walkResult{}, err
@@ -87,6 +108,9 @@ func (v *VFS) walk(c *Creds, root, dir Location, path string, follow, allowMissi
 			if links > MaxSymlinks {
 				return walkResult{}, unix.ELOOP
 			}
+			if err := rf.checkSymlink(); err != nil {
+				return walkResult{}, err
+			}
 			var target string
 			if ml, ok := next.d.inode.(MagicLink); ok {
 				to, text, err := v.followMagic(c, next, ml)
@@ -94,6 +118,9 @@ func (v *VFS) walk(c *Creds, root, dir Location, path string, follow, allowMissi
 					return walkResult{}, err
 				}
 				if to.Valid() {
+					if err := rf.checkJump(cur, to); err != nil {
+						return walkResult{}, err
+					}
 					// A magic link jumps to its object, whatever its
 					// path: the result may lie outside root, but never
 					// outside the tree.
@@ -112,6 +139,10 @@ func (v *VFS) walk(c *Creds, root, dir Location, path string, follow, allowMissi
 				mustDir = true
 			}
 			if target[0] == '/' {
+				if err := rf.checkJumpRoot(cur, root, rootSet); err != nil {
+					return walkResult{}, err
+				}
+				rootSet = true
 				cur = root
 				res.parent = root
 			}
@@ -127,21 +158,12 @@ func (v *VFS) walk(c *Creds, root, dir Location, path string, follow, allowMissi
 	if mustDir && !cur.IsDir() {
 		return walkResult{}, unix.ENOTDIR
 	}
+	if rf&(ResolveBeneath|ResolveInRoot) != 0 && !v.isBelow(root, cur) {
+		// A rename that raced the walk may have moved a directory out
+		// from under root: Linux's complete_walk checks the same.
+		return walkResult{}, unix.EXDEV
+	}
 	return res, nil
-}
-
-// step looks name up in the directory cur and crosses into whatever is
-// mounted on the result.
-func (v *VFS) step(cur Location, name string) (Location, error) {
-	d, err := cur.d.child(name)
-	if err != nil {
-		return Location{}, err
-	}
-	next := Location{m: cur.m, d: d}
-	for m := v.coveredBy(next); m != nil; m = v.coveredBy(next) {
-		next = Location{m: m, d: m.root}
-	}
-	return next, nil
 }
 
 // dotdot returns the parent of cur: cur itself at the task's root (".."

@@ -57,7 +57,7 @@ func (m *Mount) ReadOnly() bool { return m.opts.ReadOnly }
 // New builds a VFS whose root mount is root (in this issue the
 // gofer-backed tree from sentry/fs/goferfs).
 func New(root FilesystemImpl, opts MountOptions) (*VFS, error) {
-	m, err := newMount(root, opts)
+	m, err := newMount(root, opts, true)
 	if err != nil {
 		return nil, fmt.Errorf("vfs: root mount: %w", err)
 	}
@@ -65,12 +65,15 @@ func New(root FilesystemImpl, opts MountOptions) (*VFS, error) {
 	return &VFS{root: m, mounts: map[mountKey]*Mount{}, lastMountID: 1}, nil
 }
 
-func newMount(fs FilesystemImpl, opts MountOptions) (*Mount, error) {
+// newMount makes a mount of fs. The root mount's file system must have
+// a directory as its root (dirRoot); others may have any file as their
+// root, which Mount checks against the mount point.
+func newMount(fs FilesystemImpl, opts MountOptions, dirRoot bool) (*Mount, error) {
 	ri, err := fs.Root()
 	if err != nil {
 		return nil, err
 	}
-	if ri.Attr().Mode&unix.S_IFMT != unix.S_IFDIR {
+	if dirRoot && ri.Attr().Mode&unix.S_IFMT != unix.S_IFDIR {
 		ri.Release()
 		return nil, fmt.Errorf("root of file system is not a directory: %w", unix.ENOTDIR)
 	}
@@ -78,19 +81,23 @@ func newMount(fs FilesystemImpl, opts MountOptions) (*Mount, error) {
 	return &Mount{fs: fs, root: d, opts: opts}, nil
 }
 
-// Mount attaches fs on the directory at. A later mount on the same
-// point hides the earlier one (the earlier one is still reachable by
-// anything that already holds a Location inside it).
+// Mount attaches fs on at. As with Linux's bind mounts, a directory goes
+// on a directory and anything else (a single file: Docker's /etc/hosts)
+// on a non-directory; a mix fails with ENOTDIR, Linux's answer both ways
+// (graft_tree in fs/namespace.c). A later mount on the same point hides
+// the earlier one (the earlier one is still reachable by anything that
+// already holds a Location inside it).
 func (v *VFS) Mount(at Location, fs FilesystemImpl, opts MountOptions) error {
 	if !at.Valid() {
 		return fmt.Errorf("vfs: mount on an invalid location: %w", unix.EINVAL)
 	}
-	if !at.IsDir() {
-		return fmt.Errorf("vfs: mount on %q: %w", at.d.name, unix.ENOTDIR)
-	}
-	m, err := newMount(fs, opts)
+	m, err := newMount(fs, opts, false)
 	if err != nil {
 		return fmt.Errorf("vfs: mount on %q: %w", at.d.name, err)
+	}
+	if m.root.isDir() != at.IsDir() {
+		m.root.inode.Release()
+		return fmt.Errorf("vfs: mount on %q: root and mount point differ in type (directory and not): %w", at.d.name, unix.ENOTDIR)
 	}
 	m.parent, m.point = at.m, at.d
 	v.mountsMu.Lock()

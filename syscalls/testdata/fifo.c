@@ -81,6 +81,25 @@ int main(void) {
 	res("open r interrupted", open("/tmp/f", O_RDONLY));
 	out("signal=%d\n", got_signal);
 	waitpid(pid, NULL, 0);
+
+	/* With SA_RESTART the open goes on and meets the writer. */
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+	got_signal = 0;
+	pid = fork();
+	if (pid == 0) {
+		nap();
+		kill(parent, SIGUSR1);
+		nap();
+		int fd = open("/tmp/f", O_WRONLY);
+		write(fd, "ok", 2);
+		_exit(0);
+	}
+	r = open("/tmp/f", O_RDONLY);
+	out("open r restarted: %s signal=%d\n", r >= 0 ? "ok" : strerrorname_np(errno), got_signal);
+	res("read", read(r, buf, sizeof buf));
+	close(r);
+	waitpid(pid, NULL, 0);
 	res("unlink", unlink("/tmp/f"));
 	return 0;
 }

@@ -20,6 +20,12 @@ const nsEnv = "MOAT_DEBIAN_TEST_MOUNT_NS"
 var workDir string
 
 func TestMain(m *testing.M) {
+	// The oracle must not see descriptors this process inherited: moat
+	// gives the container its three streams only.
+	if err := harness.CloseInheritedFDs(); err != nil {
+		fmt.Fprintln(os.Stderr, "debian:", err)
+		os.Exit(1)
+	}
 	if os.Geteuid() == 0 && os.Getenv(nsEnv) == "" {
 		reexecInMountNamespace()
 	}

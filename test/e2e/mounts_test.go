@@ -174,3 +174,50 @@ true`
 		t.Error("a write reached the read-only bind's source")
 	}
 }
+
+// TestFileBindsAndKernelMounts bind-mounts single files as Docker does
+// (/etc/hosts missing in the image, /etc/greeting present), with /proc,
+// /sys, /dev/pts and a tmpfs /dev, over a root kept in memory.
+func TestFileBindsAndKernelMounts(t *testing.T) {
+	e := needEnv(t)
+	b := busyboxBundle(t)
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "hosts"), "127.0.0.1 localhost\n", 0o644)
+	writeFile(t, filepath.Join(src, "greeting"), "bound greeting\n", 0o644)
+	script := `cat /etc/hosts /etc/greeting
+echo more >> /etc/greeting && cat /etc/greeting
+echo no 2>/dev/null > /etc/hosts || echo hosts-ro
+rm /etc/greeting 2>/dev/null || echo busy
+echo renamed > /proc/$$/comm && cat /proc/$$/comm
+cat /sys/devices/system/cpu/online >/dev/null && echo sys
+ls /dev/pts | wc -l
+head -c 4 /dev/zero | wc -c`
+	b.writeConfig(t, []string{"sh", "-c", script}, func(s *specs.Spec) {
+		s.Root.Readonly = false
+		s.Annotations = map[string]string{"dev.moat.overlay": "memory"}
+		s.Mounts = []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "mode=755"}},
+			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance"}},
+			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+			{Destination: "/etc/hosts", Type: "bind", Source: filepath.Join(src, "hosts"), Options: []string{"rbind", "ro"}},
+			{Destination: "/etc/greeting", Type: "bind", Source: filepath.Join(src, "greeting"), Options: []string{"rbind", "rw"}},
+		}
+	})
+	for _, applet := range []string{"head", "wc"} {
+		if err := os.Symlink("busybox", filepath.Join(b.Rootfs, "bin", applet)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := e.run(newRoot(t), "run", "--bundle", b.Dir, "file-binds")
+	want := "127.0.0.1 localhost\nbound greeting\nbound greeting\nmore\nhosts-ro\nbusy\nrenamed\nsys\n0\n4\n"
+	if r.Exit != 0 || r.Stdout != want {
+		t.Errorf("want exit 0 and\n%s\ngot %v", want, r)
+	}
+	if got, _ := os.ReadFile(filepath.Join(src, "greeting")); string(got) != "bound greeting\nmore\n" {
+		t.Errorf("the writable file bind's source holds %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(b.Rootfs, "etc", "hosts")); err == nil {
+		t.Error("the mount point /etc/hosts reached the host rootfs through the overlay")
+	}
+}

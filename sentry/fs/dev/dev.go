@@ -149,6 +149,11 @@ func (d *File) Ioctl(*vfs.File, uintptr, uintptr, vfs.IOContext) (uintptr, error
 // HostFD implements vfs.FileImpl.
 func (d *File) HostFD() int { return -1 }
 
+// MapsAnonymous implements mm.AnonymousFile: mappings of /dev/zero are
+// anonymous memory (private or shared, as mmap asks), as on Linux. The
+// other devices cannot be mapped (ENODEV).
+func (d *File) MapsAnonymous() bool { return d.kind == kindZero }
+
 // Release implements vfs.FileImpl.
 func (d *File) Release() {}
 

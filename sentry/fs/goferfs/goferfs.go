@@ -34,6 +34,24 @@ type Filesystem struct {
 	r Remote
 	// dest is the bind mount's destination, "" for the root.
 	dest string
+	// devices opens the tree's device nodes; nil leaves the tree nodev.
+	// Set before the first Open, never changed after.
+	devices DeviceOpener
+}
+
+// DeviceOpener opens a device node of type mode (S_IFCHR or S_IFBLK) and
+// number rdev in the sentry: the sandbox's drivers (sentry/fs/dev). The
+// node on the host is never opened.
+type DeviceOpener interface {
+	OpenDevice(mode uint32, rdev uint64, flags int) (vfs.FileImpl, error)
+}
+
+// SetDevices makes the tree's device nodes open through d, as a bundle
+// rootfs with real /dev/null and friends (and no /dev mount) needs. It
+// must be called before the file system is mounted; it returns fs.
+func (fs *Filesystem) SetDevices(d DeviceOpener) *Filesystem {
+	fs.devices = d
+	return fs
 }
 
 // New returns the file system of the gofer's root, served through r.
@@ -121,16 +139,21 @@ func (i *inode) Stat() (unix.Stat_t, error) {
 	return attrToStat(&a), nil
 }
 
-// Open asks the gofer for a host descriptor. The tree is mounted nodev:
-// device nodes fail with EACCES as on a nodev mount, and fifos and
-// sockets with ENXIO (opening them could block the gofer or reach a host
-// service).
+// Open asks the gofer for a host descriptor. Device nodes open in the
+// sentry's drivers by number (SetDevices), never on the host; without
+// drivers the tree is nodev and they fail with EACCES as on a nodev
+// mount. Fifos and sockets fail with ENXIO (opening them could block
+// the gofer or reach a host service).
 func (i *inode) Open(flags int) (vfs.FileImpl, error) {
-	mode := i.cachedAttr().Mode
+	a := i.cachedAttr()
+	mode := a.Mode
 	switch mode & unix.S_IFMT {
 	case unix.S_IFREG, unix.S_IFDIR:
 	case unix.S_IFCHR, unix.S_IFBLK:
-		return nil, unix.EACCES
+		if i.fs.devices == nil {
+			return nil, unix.EACCES
+		}
+		return i.fs.devices.OpenDevice(mode, a.Rdev, flags)
 	default:
 		return nil, unix.ENXIO
 	}

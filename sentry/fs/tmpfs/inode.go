@@ -306,7 +306,8 @@ func (fs *Filesystem) NewAnonFile(uid, gid uint32) (vfs.FileImpl, error) {
 		return nil, unix.ENOSPC
 	}
 	i := fs.newInodeLocked(unix.S_IFREG|0o777, uid, gid)
-	i.anon = true
+	// It is in no directory: fstat shows st_nlink 0, as for a memfd.
+	i.anon, i.nlink = true, 0
 	fs.mu.Unlock()
 	return i.Open(unix.O_RDWR)
 }
