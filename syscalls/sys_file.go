@@ -79,7 +79,7 @@ func openAt(t *kernel.Task, dirfd int32, pathAddr uintptr, flags int, mode uint3
 	if err != nil {
 		// A FIFO open waiting for its other end restarts after a
 		// signal whose handler has SA_RESTART.
-		return 0, err
+		return 0, interrupted(err)
 	}
 	defer f.DecRef()
 	fd, err := t.FDTable().Install(f, 0, flags&unix.O_CLOEXEC != 0, nofile(t))

@@ -212,6 +212,10 @@ func TestSockPath(t *testing.T) {
 		if err != nil {
 			return
 		}
+		// Read the request first, as the sentry does: closing before
+		// the client has written races its write into EPIPE.
+		var req controlRequest
+		json.NewDecoder(conn).Decode(&req)
 		json.NewEncoder(conn).Encode(controlResponse{Status: "created"})
 		conn.Close()
 	}()

@@ -3,6 +3,8 @@ package dev
 import (
 	"testing"
 
+	"moat/sentry/vfs"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -47,5 +49,27 @@ func TestDevices(t *testing.T) {
 	st, _ := f.Stat(nil)
 	if st.Rdev != unix.Mkdev(1, 9) || st.Mode&unix.S_IFMT != unix.S_IFCHR {
 		t.Errorf("urandom stat rdev %x mode %o", st.Rdev, st.Mode)
+	}
+}
+
+func TestPtsIsEmpty(t *testing.T) {
+	v, err := vfs.New(NewPts(), vfs.MountOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.LookupAt(&vfs.Creds{}, v.Root(), v.Root(), "/ptmx", true); err != unix.ENOENT {
+		t.Errorf("lookup /dev/pts/ptmx = %v, want ENOENT (no terminals yet)", err)
+	}
+}
+
+func TestZeroMapsAnonymous(t *testing.T) {
+	for minor, want := range map[uint32]bool{3: false, 5: true, 7: false, 9: false} {
+		f, err := Drivers{}.OpenDevice(unix.S_IFCHR|0o666, unix.Mkdev(1, minor), unix.O_RDWR)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.(*File).MapsAnonymous(); got != want {
+			t.Errorf("1:%d MapsAnonymous = %v, want %v", minor, got, want)
+		}
 	}
 }

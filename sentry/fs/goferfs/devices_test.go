@@ -25,7 +25,7 @@ func (r devRemote) Walk(dir gofer.FID, name string) (gofer.FID, gofer.Attr, erro
 	return 2, gofer.Attr{Mode: unix.S_IFCHR | 0o666, Rdev: unix.Mkdev(1, 3)}, nil
 }
 
-func (r devRemote) Stat(gofer.FID) (gofer.Attr, error)  { return gofer.Attr{}, unix.EIO }
+func (r devRemote) Stat(gofer.FID) (gofer.Attr, error) { return gofer.Attr{}, unix.EIO }
 func (r devRemote) Readlink(gofer.FID) (string, error) { return "", unix.EINVAL }
 func (r devRemote) Clunk(gofer.FID) error              { return nil }
 
