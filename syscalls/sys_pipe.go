@@ -29,8 +29,9 @@ func sysPipe2(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 // descriptors to addr. On a fault both descriptors are closed again, as
 // Linux does.
 func makePipe(t *kernel.Task, addr uintptr, flags int) error {
+	// pipefs inodes belong to the creator's fsuid and fsgid.
 	c := t.Credentials()
-	r, w := pipe.NewPipe(c.EffectiveUID, c.EffectiveGID, flags)
+	r, w := pipe.NewPipe(c.FSUID, c.FSGID, flags)
 	defer r.DecRef()
 	defer w.DecRef()
 	ft := t.FDTable()

@@ -53,6 +53,9 @@ func New(initval uint32, flags int) (*vfs.File, error) {
 	return vfs.NewFile(e, unix.O_RDWR|flags&NonBlock, vfs.Location{}), nil
 }
 
+// Name is what /proc/PID/fd shows for a descriptor of an eventfd.
+func (e *EventFD) Name() string { return "anon_inode:[eventfd]" }
+
 // Count returns the counter (for /proc/PID/fdinfo).
 func (e *EventFD) Count() uint64 {
 	e.mu.Lock()
