@@ -2,11 +2,6 @@ package syscalls_test
 
 import (
 	"bytes"
-	"errors"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,91 +9,7 @@ import (
 	"moat/platform/ptrace"
 	"moat/sentry/kernel"
 	"moat/syscalls"
-
-	"golang.org/x/sys/unix"
 )
-
-// bootProgram compiles testdata/NAME.c statically into a fresh root
-// directory and returns the directory.
-func bootProgram(t *testing.T, name string) string {
-	t.Helper()
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("gcc not installed")
-	}
-	root := t.TempDir()
-	out, err := exec.Command("gcc", "-static", "-O1", "-o", filepath.Join(root, name), filepath.Join("testdata", name+".c")).CombinedOutput()
-	if err != nil {
-		t.Skipf("gcc -static failed (static libc missing?): %v\n%s", err, out)
-	}
-	return root
-}
-
-// boot runs /NAME with args in a sandbox over root and returns its
-// standard output and exit status; opts adjust the kernel's config
-// (credentials, say) before it starts.
-func boot(t *testing.T, root string, args []string, strace io.Writer, opts ...func(*kernel.Config)) (string, kernel.ExitStatus) {
-	t.Helper()
-	p, err := ptrace.New()
-	if err != nil {
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.ENOSYS) {
-			t.Skipf("ptrace platform unavailable: %v", err)
-		}
-		t.Fatal(err)
-	}
-	defer p.Close()
-
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, cli := os.NewFile(uintptr(fds[0]), "gofer"), os.NewFile(uintptr(fds[1]), "sentry")
-	served := make(chan error, 1)
-	go func() { served <- gofer.Serve(root, srv, nil); srv.Close() }()
-	client, err := gofer.NewClient(cli)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { client.Close(); <-served }()
-
-	stdin, err := os.Open(os.DevNull)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-
-	cfg := kernel.Config{
-		Platform: p,
-		Root:     client,
-		Stdio:    [3]int{int(stdin.Fd()), int(w.Fd()), int(w.Fd())},
-		Args:     args,
-		Env:      []string{"PATH=/", "HOME=/"},
-		Cwd:      "/",
-		// gofer.Serve serves read-only: tell the VFS so, or it answers
-		// access(W_OK) with 0 where the kernel says EROFS.
-		RootReadonly: true,
-		Table:        syscalls.Table(),
-		Strace:       strace,
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	k, err := kernel.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := k.Start(); err != nil {
-		w.Close()
-		t.Fatalf("Start: %v", err)
-	}
-	w.Close()
-	out, _ := io.ReadAll(r)
-	return string(out), k.Wait()
-}
 
 func TestBootStaticProgram(t *testing.T) {
 	root := bootProgram(t, "boot")
@@ -131,20 +42,13 @@ func TestBootStaticProgram(t *testing.T) {
 }
 
 func TestBootMissingProgram(t *testing.T) {
-	root := t.TempDir()
 	p, err := ptrace.New()
 	if err != nil {
 		t.Skipf("ptrace platform unavailable: %v", err)
 	}
 	defer p.Close()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, cli := os.NewFile(uintptr(fds[0]), "gofer"), os.NewFile(uintptr(fds[1]), "sentry")
-	go func() { gofer.Serve(root, srv, nil); srv.Close() }()
-	client, _ := gofer.NewClient(cli)
-	defer client.Close()
+	client, stop := serveGofer(t, gofer.Tree{Root: t.TempDir(), ReadOnly: true})
+	defer stop()
 	k, err := kernel.New(kernel.Config{Platform: p, Root: client, Args: []string{"nope"}, Table: syscalls.Table()})
 	if err != nil {
 		t.Fatal(err)

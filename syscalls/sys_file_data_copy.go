@@ -3,6 +3,7 @@ package syscalls
 import (
 	"moat/platform/arch"
 	"moat/sentry/kernel"
+	"moat/sentry/kernel/pipe"
 	"moat/sentry/vfs"
 
 	"golang.org/x/sys/unix"
@@ -183,6 +184,11 @@ func sysSendfile(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	}
 	if inType != unix.S_IFREG || outType != unix.S_IFIFO && out.Flags()&unix.O_APPEND != 0 {
 		return 0, unix.EINVAL
+	}
+	if op := pipe.PipeOf(out); op != nil {
+		// Into a pipe, sendfile is a splice: wait (interruptibly) for
+		// room once, then move what fits.
+		return spliceToPipe(t, in, offAddr, pos, op, n, out.Flags()&unix.O_NONBLOCK != 0)
 	}
 	done, err := copyData(t, in, pos, out, -1, n)
 	if err != nil {

@@ -1,86 +1,26 @@
 package syscalls_test
 
-import (
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"strings"
-	"testing"
-
-	"golang.org/x/sys/unix"
-)
-
-// fileRoot builds the root file_ops.c runs on: the program, a data
-// directory, symlinks of every kind (relative, absolute, to a directory,
-// looping, dangling, climbing out), and a file next to the root that must
-// stay invisible. It returns the root and a read-only bind mount of it,
-// so the native run sees the same read-only root moat serves.
-func fileRoot(t *testing.T) (root, readOnly string) {
-	t.Helper()
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("gcc not installed")
-	}
-	top := t.TempDir()
-	root = filepath.Join(top, "root")
-	if err := os.MkdirAll(filepath.Join(root, "data"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("gcc", "-static", "-O1", "-o", filepath.Join(root, "file_ops"),
-		filepath.Join("testdata", "file_ops.c")).CombinedOutput()
-	if err != nil {
-		t.Skipf("gcc -static failed (static libc missing?): %v\n%s", err, out)
-	}
-	for name, data := range map[string]string{
-		"data/hello": "hello, world\n",
-		"data/other": "",
-		"../outside": "host file\n",
-	} {
-		if err := os.WriteFile(filepath.Join(root, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for link, target := range map[string]string{
-		"link": "data/hello", "dirlink": "data", "loop1": "loop2", "loop2": "loop1",
-		"dangling": "nowhere", "escape": "../../..", "abs": "/",
-	} {
-		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	readOnly = filepath.Join(top, "ro")
-	if err := os.Mkdir(readOnly, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mount(root, readOnly, "", unix.MS_BIND, ""); err != nil {
-		t.Skipf("cannot bind-mount the native root: %v", err)
-	}
-	t.Cleanup(func() { _ = unix.Unmount(readOnly, unix.MNT_DETACH) })
-	if err := unix.Mount("", readOnly, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-		t.Skipf("cannot make the native root read-only: %v", err)
-	}
-	return root, readOnly
-}
+import "testing"
 
 // TestFileSyscallsDifferential runs file_ops natively on a read-only root
-// and in moat, and compares outputs and exit statuses.
+// and in moat, and compares outputs and exit statuses. The root holds a
+// data directory, symlinks of every kind (relative, absolute, to a
+// directory, looping, dangling, climbing out), and a file next to the
+// root that must stay invisible.
 func TestFileSyscallsDifferential(t *testing.T) {
-	if runtime.GOARCH != "amd64" {
-		t.Skip("the ptrace platform runs on amd64 only")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (bind mount, chroot and a PID namespace for the native run)")
-	}
-	root, ro := fileRoot(t)
-	args := []string{"file_ops"}
-	want, wantSt := runNative(t, ro, args)
-	var trace strings.Builder
-	got, gotSt := boot(t, root, args, &trace)
-	if got != want || gotSt != wantSt {
-		t.Errorf("moat and Linux differ\n--- linux (status %+v)\n%s--- moat (status %+v)\n%s%s",
-			wantSt, want, gotSt, got, diffLines(want, got))
-		if testing.Verbose() {
-			t.Logf("strace:\n%s", trace.String())
-		}
-	}
+	needDiffHost(t)
+	root := tree{
+		progs: []string{"file_ops"},
+		dirs:  []string{"data"},
+		files: map[string]file{
+			"data/hello": {data: "hello, world\n"},
+			"data/other": {},
+			"../outside": {data: "host file\n"},
+		},
+		links: map[string]string{
+			"link": "data/hello", "dirlink": "data", "loop1": "loop2", "loop2": "loop1",
+			"dangling": "nowhere", "escape": "../../..", "abs": "/",
+		},
+	}.make(t)
+	diffRun(t, readOnlyView(t, root), root, []string{"file_ops"})
 }

@@ -75,7 +75,7 @@ func sysFutex(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 		if !ts.valid() {
 			return 0, unix.EINVAL
 		}
-		d := time.Duration(ts.sec)*time.Second + time.Duration(ts.nsec)
+		d := ts.duration()
 		if cmd == futexWait {
 			// FUTEX_WAIT's timeout is relative.
 			deadline = time.Now().Add(d)

@@ -10,21 +10,6 @@ import (
 	"time"
 )
 
-// gccBuild compiles testdata/NAME.c with flags into dir and returns the
-// executable's path, skipping the test when gcc cannot.
-func gccBuild(t *testing.T, dir, name string, flags ...string) string {
-	t.Helper()
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("gcc not installed")
-	}
-	out := filepath.Join(dir, name)
-	args := append([]string{"-O1", "-o", out, filepath.Join("testdata", name+".c")}, flags...)
-	if b, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
-		t.Skipf("gcc %v failed: %v\n%s", flags, err, b)
-	}
-	return out
-}
-
 // native runs path with args natively and returns its output and exit
 // code.
 func native(t *testing.T, path string, args ...string) (string, int) {
@@ -98,27 +83,8 @@ func TestBootMmapCalls(t *testing.T) {
 		t.Errorf("status %+v, native exit %d", st, wantCode)
 	}
 	if got != want {
-		t.Errorf("sandbox and native differ:\n%s\nstrace:\n%s", mmDiffLines(got, want), mmTail(trace.String(), 40))
+		t.Errorf("sandbox and native differ:\n%s\nstrace:\n%s", diffLines(want, got), mmTail(trace.String(), 40))
 	}
-}
-
-// mmDiffLines lists the lines where got and want differ.
-func mmDiffLines(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	var b strings.Builder
-	for i := range max(len(g), len(w)) {
-		var gl, wl string
-		if i < len(g) {
-			gl = g[i]
-		}
-		if i < len(w) {
-			wl = w[i]
-		}
-		if gl != wl {
-			b.WriteString("moat:  " + gl + "\nlinux: " + wl + "\n")
-		}
-	}
-	return b.String()
 }
 
 // mmTail returns the last n lines of s.

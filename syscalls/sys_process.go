@@ -25,8 +25,12 @@ var processSyscalls = []entry{
 const maxArgStrLen = 32 * 4096
 
 // maxArgTotal bounds what execve copies in before the loader applies the
-// RLIMIT_STACK-based limit: argv and envp together.
-const maxArgTotal = 64 << 20
+// RLIMIT_STACK-based limit: argv and envp together, strings and pointers.
+// It is the largest limit Linux ever applies (3/4 of the 8 MiB _STK_LIM),
+// so it refuses nothing the loader would take, and it bounds what one
+// execve makes the sentry allocate (every thread of the sandbox may be in
+// one at once).
+const maxArgTotal = 8 << 20 / 4 * 3
 
 // copyInStrings reads a NULL-terminated array of string pointers (argv,
 // envp); a NULL array is empty. E2BIG for oversized strings or totals.

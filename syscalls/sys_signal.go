@@ -175,8 +175,19 @@ func sysKill(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 	if len(targets) == 0 {
 		return 0, unix.ESRCH
 	}
+	// Targets the caller may not signal are skipped (EPERM). Like
+	// Linux, kill(-1) then still succeeds, while a single process or a
+	// group of which none could be signalled fails with EPERM.
+	sent := false
 	for _, tg := range targets {
+		if !tg.MaySignal(t, sig) {
+			continue
+		}
 		tg.SendSignal(sig, t)
+		sent = true
+	}
+	if !sent && pid != -1 {
+		return 0, unix.EPERM
 	}
 	return 0, nil
 }
@@ -195,6 +206,9 @@ func sysTgkill(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 	if target == nil || target.PID() != tgid {
 		return 0, unix.ESRCH
 	}
+	if !target.MaySignal(t, sig) {
+		return 0, unix.EPERM
+	}
 	target.SendSignal(sig, t)
 	return 0, nil
 }
@@ -207,6 +221,9 @@ func sysTkill(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 	target := t.Kernel().TaskByTID(tid)
 	if target == nil {
 		return 0, unix.ESRCH
+	}
+	if !target.MaySignal(t, sig) {
+		return 0, unix.EPERM
 	}
 	target.SendSignal(sig, t)
 	return 0, nil

@@ -174,7 +174,10 @@ func sysClockNanosleep(t *kernel.Task, args arch.SyscallArguments) (uintptr, err
 	// Absolute: the deadline is a reading of clock id. BOOTTIME and TAI
 	// are converted through their current offset from MONOTONIC.
 	cur, _ := now(id)
-	d := time.Duration(ts.sec-cur.sec)*time.Second + time.Duration(ts.nsec-cur.nsec)
+	d := maxDuration // a date too far to reach: sleep for ever
+	if ts.sec-cur.sec < int64(maxDuration/time.Second)-1 {
+		d = time.Duration(ts.sec-cur.sec)*time.Second + time.Duration(ts.nsec-cur.nsec)
+	}
 	if d <= 0 {
 		return 0, nil
 	}

@@ -79,6 +79,7 @@ func allSubjects() [][]entry {
 		fsWriteSyscalls,
 		fileDataSyscalls,
 		pipeSyscalls,
+		epollSyscalls,
 		mountSyscalls,
 		mmSyscalls,
 		identitySyscalls,

@@ -18,5 +18,8 @@ var fileDataSyscalls = []entry{
 	partial("preadv2", sysPreadv2, "fd,ptr,int,size,size,hex", "RWF_NOWAIT, RWF_APPEND, RWF_ATOMIC, RWF_DONTCACHE: EOPNOTSUPP"),
 	partial("pwritev2", sysPwritev2, "fd,ptr,int,size,size,hex", "RWF_NOWAIT, RWF_APPEND, RWF_ATOMIC, RWF_DONTCACHE: EOPNOTSUPP"),
 	partial("sendfile", sysSendfile, "fd,fd,ptr,size", "the input must be a regular file"),
+	partial("splice", sysSplice, "fd,ptr,fd,ptr,size,hex", "data is copied through the sentry; SPLICE_F_MOVE and SPLICE_F_GIFT are ignored"),
+	supported("tee", sysTee, "fd,fd,size,hex"),
+	partial("vmsplice", sysVmsplice, "fd,ptr,int,hex", "user memory is copied, not mapped into the pipe"),
 	partial("copy_file_range", sysCopyFileRange, "fd,ptr,fd,ptr,size,hex", "copies through the sentry (no reflink)"),
 }

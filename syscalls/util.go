@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"encoding/binary"
+	"time"
 
 	"moat/sentry/kernel"
 
@@ -66,6 +67,22 @@ type timespec struct{ sec, nsec int64 }
 // seconds not negative), as nanosleep and clock_nanosleep require.
 func (ts timespec) valid() bool {
 	return ts.sec >= 0 && ts.nsec >= 0 && ts.nsec < 1e9
+}
+
+// maxDuration is the longest time.Duration: a wait this long is a wait
+// forever.
+const maxDuration = time.Duration(1<<63 - 1)
+
+// duration returns ts as a time.Duration, saturated at maxDuration: app
+// code may pass any number of seconds, and a product that wrapped
+// negative would turn "wait (almost) forever" into "time out at once".
+//
+// Preconditions: ts.valid().
+func (ts timespec) duration() time.Duration {
+	if ts.sec > int64(maxDuration/time.Second)-1 {
+		return maxDuration
+	}
+	return time.Duration(ts.sec)*time.Second + time.Duration(ts.nsec)
 }
 
 // copyInTimespec reads a struct timespec at addr.

@@ -60,6 +60,12 @@ func ptraceHostRules() []filter.Rule {
 			rules = append(rules, filter.Rule{Name: name, Arg: 0, Values: reqs})
 		case "kill", "pidfd_send_signal":
 			rules = append(rules, filter.Rule{Name: name, Arg: 1, Values: sigs})
+		case "kcmp":
+			var types []uint64
+			for _, k := range ptrace.HostKcmpTypes() {
+				types = append(types, uint64(k))
+			}
+			rules = append(rules, filter.Rule{Name: name, Arg: 2, Values: types})
 		default:
 			rules = append(rules, filter.Rule{Name: name})
 		}

@@ -180,14 +180,50 @@ func (p *Platform) passFD(t *tracee, fd int) (int, error) {
 			return -1, fmt.Errorf("recvmsg in stub: no fd received")
 		}
 		sfd := int(int32(le.Uint32(cm[16:])))
-		if le.Uint64(got[scratchPayload:]) == p.seq {
+		// The scratch page is app memory: another app thread may have
+		// rewritten the number (or the msghdr) to make the stub map a
+		// descriptor an earlier, sabotaged transfer left open there.
+		// Only the kernel's word that sfd in the stub is fd's own open
+		// file description counts; the sequence number only tells a
+		// stale message from a forged one for the error.
+		same, err := sameFile(t.pid, sfd, fd)
+		if err != nil {
+			return -1, err
+		}
+		if same {
 			return sfd, nil
 		}
-		if _, err := t.call(sysClose, uintptr(sfd)); err != nil {
+		if le.Uint64(got[scratchPayload:]) == p.seq {
+			return -1, fmt.Errorf("recvmsg in stub: fd %d received as %d, which is another file (scratch page altered)", fd, sfd)
+		}
+		if sfd == stubSocketFD {
+			continue
+		}
+		if _, err := t.call(sysClose, uintptr(sfd)); err != nil && err != unix.EBADF {
 			return -1, fmt.Errorf("close stale fd %d in stub: %w", sfd, err)
 		}
 	}
 	return -1, fmt.Errorf("recvmsg in stub: fd %d not received", fd)
+}
+
+// kcmpFile is KCMP_FILE (linux/kcmp.h).
+const kcmpFile = 0
+
+// sameFile reports whether descriptor sfd of stub process pid is the
+// sentry's descriptor fd: the same open file description, as kcmp(2)
+// compares them. A descriptor the stub does not have is not the same.
+func sameFile(pid, sfd, fd int) (bool, error) {
+	if sfd < 0 {
+		return false, nil
+	}
+	r, _, errno := unix.Syscall6(unix.SYS_KCMP, uintptr(unix.Getpid()), uintptr(pid), kcmpFile, uintptr(fd), uintptr(sfd), 0)
+	if errno == unix.EBADF {
+		return false, nil
+	}
+	if errno != 0 {
+		return false, fmt.Errorf("kcmp of fd %d with stub %d fd %d: %w", fd, pid, sfd, errno)
+	}
+	return r == 0, nil
 }
 
 // Unmap removes the mappings in [addr, addr+length).

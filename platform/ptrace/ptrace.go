@@ -30,9 +30,10 @@ func init() {
 // sentry makes on behalf of this platform once the zygote is running. The
 // sentry's own seccomp filter must allow them.
 //
-// ptrace, kill and pidfd_send_signal are listed here but the platform
-// needs them only with the arguments HostPtraceRequests and HostSignals
-// give: a filter should allow them with those arguments only.
+// ptrace, kill, pidfd_send_signal and kcmp are listed here but the
+// platform needs them only with the arguments HostPtraceRequests,
+// HostSignals and HostKcmpTypes give: a filter should allow them with
+// those arguments only.
 func HostSyscalls() []string {
 	return []string{
 		"ptrace",            // HostPtraceRequests
@@ -43,6 +44,7 @@ func HostSyscalls() []string {
 		"process_vm_readv",  // ReadAt
 		"process_vm_writev", // WriteAt, scratch-page structures
 		"sendmsg",           // MapFile: pass the fd to the stub
+		"kcmp",              // MapFile: check the fd the stub got (KCMP_FILE only)
 		"close",
 	}
 }
@@ -58,6 +60,9 @@ func HostPtraceRequests() []uintptr {
 		unix.PTRACE_PEEKDATA, unix.PTRACE_POKEDATA,
 	}
 }
+
+// HostKcmpTypes lists the kcmp(2) types the platform uses: KCMP_FILE.
+func HostKcmpTypes() []uintptr { return []uintptr{kcmpFile} }
 
 // HostSignals lists the signals the platform sends to stubs with kill and
 // pidfd_send_signal: SIGKILL to end them, interruptSignal for Interrupt.

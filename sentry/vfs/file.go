@@ -23,6 +23,8 @@ type File struct {
 	// O_PATH, O_DIRECTORY ...). Only the settableFlags bits change, by
 	// F_SETFL.
 	flags atomic.Int32
+	// onRelease runs when the last reference goes (waiter_epoll.go).
+	onRelease releaseHooks
 }
 
 // NewFile makes an open file description with one reference from a file
@@ -45,6 +47,7 @@ func (f *File) IncRef() { f.refs.Add(1) }
 // DecRef drops a reference; the last one releases the file.
 func (f *File) DecRef() {
 	if f.refs.Add(-1) == 0 {
+		f.runReleaseHooks()
 		f.releaseLocks()
 		f.impl.Release()
 	}

@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
@@ -156,6 +157,16 @@ int main(void) {
 		struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 		struct __user_cap_data_struct d[2] = {{1 << CAP_SETUID, 1 << CAP_SETUID, 0}, {0, 0, 0}};
 		res("capset gain", syscall(SYS_capset, &h, d));
+		/* Signals to root's processes: EPERM, but SIGCONT within the
+		 * session; a group or kill(-1) skips what it may not signal. */
+		res("kill root 0", kill(getppid(), 0));
+		res("kill root SIGTERM", kill(getppid(), SIGTERM));
+		res("kill root SIGCONT", kill(getppid(), SIGCONT));
+		res("tkill root", syscall(SYS_tkill, getppid(), 0));
+		res("tgkill root", syscall(SYS_tgkill, getppid(), getppid(), 0));
+		res("kill own group", kill(0, 0));
+		res("kill -1", kill(-1, 0));
+		res("kill self", kill(getpid(), 0));
 		_exit(0);
 	}
 	int status;

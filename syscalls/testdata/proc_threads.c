@@ -82,6 +82,15 @@ int main(int argc, char **argv) {
 	void *woke;
 	pthread_join(w, &woke);
 	out("woken, waker woke %ld\n", (long)woke);
+	/* A relative timeout of ~2^63 s waits (for ever), it does not
+	 * wrap into one already past. */
+	atomic_store(&word, 0);
+	pthread_create(&w, NULL, waker, NULL);
+	struct timespec forever = {INT64_MAX, 0};
+	long fr = futex(&word, FUTEX_WAIT_PRIVATE, 0, &forever);
+	int ferr = errno;
+	pthread_join(w, &woke);
+	out("futex huge timeout woken: %d\n", fr == 0 || (fr == -1 && ferr == EAGAIN));
 	res("futex wake nobody", futex(&word, FUTEX_WAKE_PRIVATE, 10, NULL));
 	res("futex bad op", futex(&word, 99, 0, NULL));
 	res("futex unaligned", futex((char *)&word + 1, FUTEX_WAKE, 1, NULL));
