@@ -47,7 +47,7 @@ test-debian: deps
 # the tests start private daemons (own sockets and directories), import a
 # busybox image, run the cases and stop everything again.
 test-docker: deps
-	@./test/docker/deps.sh
+	@./scripts/deps.sh --docker
 	$(GO) test -count=1 -timeout 15m -tags docker ./test/docker
 
 # The OCI runtime validation suite (opencontainers/runtime-tools v0.9.0),

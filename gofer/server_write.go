@@ -150,59 +150,55 @@ func made(dirfd int, name string, uid, gid uint32, rmflags int) error {
 	return nil
 }
 
-func (s *server) mkdir(req *request) (reply, int, error) {
+// makeName runs mk in the directory FID req.fid to make req.name, then
+// gives the new name the application's owner (made; rmFlags are the
+// unlinkat flags that undo mk if that fails). Tmkdir, Tmknod and
+// Tsymlink differ only in mk, which also checks the request's own
+// arguments, after the directory's: a read-only tree answers EROFS
+// first.
+func (s *server) makeName(req *request, rop op, rmFlags int, mk func(dirfd int) error) (reply, int, error) {
 	dir, err := s.writableDir(req.fid, req.name)
 	if err != nil {
 		return reply{}, -1, err
 	}
-	if err := unix.Mkdirat(dir.fd, req.name, req.mode&0o7777); err != nil {
+	if err := mk(dir.fd); err != nil {
 		return reply{}, -1, err
 	}
-	if err := made(dir.fd, req.name, req.uid, req.gid, unix.AT_REMOVEDIR); err != nil {
+	if err := made(dir.fd, req.name, req.uid, req.gid, rmFlags); err != nil {
 		return reply{}, -1, err
 	}
-	return reply{op: opRmkdir}, -1, nil
+	return reply{op: rop}, -1, nil
+}
+
+func (s *server) mkdir(req *request) (reply, int, error) {
+	return s.makeName(req, opRmkdir, unix.AT_REMOVEDIR, func(dirfd int) error {
+		return unix.Mkdirat(dirfd, req.name, req.mode&0o7777)
+	})
 }
 
 // mknod makes FIFOs and socket nodes only: device nodes are never made on
 // the host for a sandbox (EPERM, as for an unprivileged process).
 func (s *server) mknod(req *request) (reply, int, error) {
-	dir, err := s.writableDir(req.fid, req.name)
-	if err != nil {
-		return reply{}, -1, err
-	}
-	switch req.mode & unix.S_IFMT {
-	case unix.S_IFIFO, unix.S_IFSOCK:
-	case unix.S_IFREG, 0:
-		// mknod(S_IFREG) is a plain create; Tcreate is for that.
-		return reply{}, -1, unix.EINVAL
-	default:
-		return reply{}, -1, unix.EPERM
-	}
-	if err := unix.Mknodat(dir.fd, req.name, req.mode&(unix.S_IFMT|0o7777), 0); err != nil {
-		return reply{}, -1, err
-	}
-	if err := made(dir.fd, req.name, req.uid, req.gid, 0); err != nil {
-		return reply{}, -1, err
-	}
-	return reply{op: opRmknod}, -1, nil
+	return s.makeName(req, opRmknod, 0, func(dirfd int) error {
+		switch req.mode & unix.S_IFMT {
+		case unix.S_IFIFO, unix.S_IFSOCK:
+		case unix.S_IFREG, 0:
+			// mknod(S_IFREG) is a plain create; Tcreate is for that.
+			return unix.EINVAL
+		default:
+			return unix.EPERM
+		}
+		return unix.Mknodat(dirfd, req.name, req.mode&(unix.S_IFMT|0o7777), 0)
+	})
 }
 
 func (s *server) symlink(req *request) (reply, int, error) {
-	dir, err := s.writableDir(req.fid, req.name)
-	if err != nil {
-		return reply{}, -1, err
-	}
-	if len(req.name2) == 0 || len(req.name2) > maxTarget || strings.IndexByte(req.name2, 0) >= 0 {
-		return reply{}, -1, unix.EINVAL
-	}
-	if err := unix.Symlinkat(req.name2, dir.fd, req.name); err != nil {
-		return reply{}, -1, err
-	}
-	if err := made(dir.fd, req.name, req.uid, req.gid, 0); err != nil {
-		return reply{}, -1, err
-	}
-	return reply{op: opRsymlink}, -1, nil
+	return s.makeName(req, opRsymlink, 0, func(dirfd int) error {
+		if len(req.name2) == 0 || len(req.name2) > maxTarget || strings.IndexByte(req.name2, 0) >= 0 {
+			return unix.EINVAL
+		}
+		return unix.Symlinkat(req.name2, dirfd, req.name)
+	})
 }
 
 // link makes a hard link to exactly the inode the FID holds

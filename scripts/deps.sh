@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# deps.sh [--arm64]: install with apt what building and testing moat needs,
-# and only what is missing, so it is cheap to run before every build.
+# deps.sh [--arm64] [--docker]: install with apt what building and testing
+# moat needs, and only what is missing, so it is cheap to run before every
+# build.
 #   always:   make gcc libc6-dev pkg-config libseccomp-dev (cgo + libseccomp,
 #             and libseccomp.a for the static build), busybox-static (tests)
 #   --arm64:  the arm64 cross-build: gcc-aarch64-linux-gnu and
 #             libseccomp-dev:arm64 (adds the arm64 dpkg architecture)
+#   --docker: what `make test-docker` needs: the Docker engine, containerd
+#             (with its runc shim and ctr) and runc, which the shim
+#             package depends on. Their init scripts are not run here (no
+#             init system, or policy-rc.d): the tests start their own
+#             daemons.
 set -euo pipefail
 
 pkgs=(make gcc libc6-dev pkg-config libseccomp-dev busybox-static)
@@ -12,7 +18,8 @@ arm64=false
 for arg in "$@"; do
 	case "$arg" in
 	--arm64) arm64=true ;;
-	*) echo "deps.sh: unknown argument $arg (usage: deps.sh [--arm64])" >&2; exit 2 ;;
+	--docker) pkgs+=(docker.io containerd runc) ;;
+	*) echo "deps.sh: unknown argument $arg (usage: deps.sh [--arm64] [--docker])" >&2; exit 2 ;;
 	esac
 done
 

@@ -81,9 +81,6 @@ func getxattr(t *kernel.Task, a arch.SyscallArguments, isFD, follow bool) (uintp
 func sysGetxattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	return getxattr(t, a, false, true)
 }
-func sysLgetxattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
-	return getxattr(t, a, false, false)
-}
 func sysFgetxattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	return getxattr(t, a, true, false)
 }
@@ -102,9 +99,6 @@ func listxattr(t *kernel.Task, a arch.SyscallArguments, isFD, follow bool) (uint
 
 func sysListxattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	return listxattr(t, a, false, true)
-}
-func sysLlistxattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
-	return listxattr(t, a, false, false)
 }
 func sysFlistxattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	return listxattr(t, a, true, false)
@@ -136,9 +130,6 @@ func setxattr(t *kernel.Task, a arch.SyscallArguments, isFD, follow bool) (uintp
 func sysSetxattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	return setxattr(t, a, false, true)
 }
-func sysLsetxattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
-	return setxattr(t, a, false, false)
-}
 func sysFsetxattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	return setxattr(t, a, true, false)
 }
@@ -158,9 +149,28 @@ func removexattr(t *kernel.Task, a arch.SyscallArguments, isFD, follow bool) (ui
 func sysRemovexattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	return removexattr(t, a, false, true)
 }
-func sysLremovexattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
-	return removexattr(t, a, false, false)
-}
 func sysFremovexattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	return removexattr(t, a, true, false)
+}
+
+// xattrFn is one extended attribute call; isFD and follow say how its
+// first argument names the file (an fd, a path, a path whose last
+// symlink is not followed).
+type xattrFn func(t *kernel.Task, a arch.SyscallArguments, isFD, follow bool) (uintptr, error)
+
+// xattrForms makes the table entries of OPxattr, lOPxattr and fOPxattr
+// from their one implementation fn; args are the --strace formats of
+// the arguments after the file.
+func xattrForms(op string, fn xattrFn, args string) []entry {
+	return []entry{
+		partial(op+"xattr", func(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
+			return fn(t, a, false, true)
+		}, "path,"+args, xattrNote),
+		partial("l"+op+"xattr", func(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
+			return fn(t, a, false, false)
+		}, "path,"+args, xattrNote),
+		partial("f"+op+"xattr", func(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
+			return fn(t, a, true, false)
+		}, "fd,"+args, xattrNote),
+	}
 }

@@ -278,7 +278,8 @@ func spliceToPipe(t *kernel.Task, in *vfs.File, offInAddr uintptr, offIn int64, 
 // sysVmsplice implements vmsplice(2): a pipe's write end takes the
 // user buffers (copied: SPLICE_F_GIFT gives no pages away here), a read
 // end fills them. EINVAL for unknown flags, EBADF, the iovec checks,
-// 0 for nothing to move, EBADF for a file that is no pipe.
+// 0 for nothing to move, EBADF for a file that is no pipe. Only
+// SPLICE_F_NONBLOCK makes it nonblocking, not O_NONBLOCK.
 func sysVmsplice(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	flags := a.Uint(3)
 	if flags&^spliceFAll != 0 {
@@ -307,7 +308,8 @@ func sysVmsplice(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	if p == nil {
 		return 0, unix.EBADF
 	}
-	nonblock := flags&spliceFNonblock != 0 || f.Flags()&unix.O_NONBLOCK != 0
+	// Only the flag counts: Linux's vmsplice ignores O_NONBLOCK.
+	nonblock := flags&spliceFNonblock != 0
 	if write {
 		if err := p.WaitWritable(nonblock, t); err != nil {
 			return 0, pipeErr(t, err)

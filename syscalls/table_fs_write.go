@@ -1,9 +1,12 @@
 package syscalls
 
+import "slices"
+
 // fsWriteSyscalls are the calls that change the tree and files'
 // metadata, through the gofer for the root and bind mounts (and the
-// other file systems' WritableDir). Handlers in sys_fs_write*.go.
-var fsWriteSyscalls = []entry{
+// other file systems' WritableDir), and the extended attribute calls.
+// Handlers in sys_fs_write*.go.
+var fsWriteSyscalls = append([]entry{
 	// Creation and removal.
 	supported("mkdir", sysMkdir, "path,mode"),
 	supported("mkdirat", sysMkdirat, "fd,path,mode"),
@@ -35,21 +38,17 @@ var fsWriteSyscalls = []entry{
 	supported("utime", sysUtime, "path,ptr"),
 	partial("statfs", sysStatfs, "path,ptr", "the host's statfs for gofer files; ENOSYS where a file system has none"),
 	partial("fstatfs", sysFstatfs, "fd,ptr", "the host's statfs for gofer files; ENOSYS where a file system has none"),
+}, xattrSyscalls...)
 
-	// Extended attributes.
-	partial("getxattr", sysGetxattr, "path,str,ptr,size", xattrNote),
-	partial("lgetxattr", sysLgetxattr, "path,str,ptr,size", xattrNote),
-	partial("fgetxattr", sysFgetxattr, "fd,str,ptr,size", xattrNote),
-	partial("listxattr", sysListxattr, "path,ptr,size", xattrNote),
-	partial("llistxattr", sysLlistxattr, "path,ptr,size", xattrNote),
-	partial("flistxattr", sysFlistxattr, "fd,ptr,size", xattrNote),
-	partial("setxattr", sysSetxattr, "path,str,ptr,size,int", xattrNote),
-	partial("lsetxattr", sysLsetxattr, "path,str,ptr,size,int", xattrNote),
-	partial("fsetxattr", sysFsetxattr, "fd,str,ptr,size,int", xattrNote),
-	partial("removexattr", sysRemovexattr, "path,str", xattrNote),
-	partial("lremovexattr", sysLremovexattr, "path,str", xattrNote),
-	partial("fremovexattr", sysFremovexattr, "fd,str", xattrNote),
-}
+// xattrSyscalls are the extended attribute calls, each in its three
+// forms (path, lpath and fd), as Linux implements them: one call with
+// three ways of naming the file.
+var xattrSyscalls = slices.Concat(
+	xattrForms("get", getxattr, "str,ptr,size"),
+	xattrForms("list", listxattr, "ptr,size"),
+	xattrForms("set", setxattr, "str,ptr,size,int"),
+	xattrForms("remove", removexattr, "str"),
+)
 
 // xattrNote is the note of the extended attribute calls.
 const xattrNote = "user.* only (the host's, values up to 8 KiB); trusted, security and system read as absent and refuse writes"

@@ -26,26 +26,29 @@ func oneOf(id uint32, ids ...uint32) bool {
 	return false
 }
 
+// idSet points at one kind of id of a Credentials, users' or groups':
+// setuid and setgid (and their re, res and fs forms) follow the same
+// rules, each under its own capability.
+type idSet struct {
+	real, eff, saved, fs *uint32
+	cap                  int
+}
+
+// uids is c's user ids, changed under CAP_SETUID.
+func (c *Credentials) uids() idSet {
+	return idSet{&c.RealUID, &c.EffectiveUID, &c.SavedUID, &c.FSUID, CapSetuid}
+}
+
+// gids is c's group ids, changed under CAP_SETGID.
+func (c *Credentials) gids() idSet {
+	return idSet{&c.RealGID, &c.EffectiveGID, &c.SavedGID, &c.FSGID, CapSetgid}
+}
+
 // SetUID implements setuid(2): with CAP_SETUID every uid becomes uid;
 // otherwise only the effective (and fs) uid may become the real or saved
 // one. EINVAL for -1, EPERM otherwise refused.
 func (c *Credentials) SetUID(uid uint32) (*Credentials, error) {
-	if uid == NoID {
-		return nil, unix.EINVAL
-	}
-	n := c.clone()
-	switch {
-	case c.HasCap(CapSetuid):
-		n.RealUID, n.EffectiveUID, n.SavedUID = uid, uid, uid
-	case oneOf(uid, c.RealUID, c.SavedUID):
-		n.EffectiveUID = uid
-	default:
-		return nil, unix.EPERM
-	}
-	n.FSUID = n.EffectiveUID
-	n.fixCaps(c)
-	n.sync()
-	return n, nil
+	return c.finishUIDs(c.setID(uid, (*Credentials).uids))
 }
 
 // SetREUID implements setreuid(2): without CAP_SETUID the real uid may
@@ -53,150 +56,158 @@ func (c *Credentials) SetUID(uid uint32) (*Credentials, error) {
 // The saved uid follows the effective one when the real uid is set or
 // the effective one becomes other than the old real uid.
 func (c *Credentials) SetREUID(r, e uint32) (*Credentials, error) {
-	priv := c.HasCap(CapSetuid)
-	n := c.clone()
-	if r != NoID {
-		if !priv && !oneOf(r, c.RealUID, c.EffectiveUID) {
-			return nil, unix.EPERM
-		}
-		n.RealUID = r
-	}
-	if e != NoID {
-		if !priv && !oneOf(e, c.RealUID, c.EffectiveUID, c.SavedUID) {
-			return nil, unix.EPERM
-		}
-		n.EffectiveUID = e
-	}
-	if r != NoID || e != NoID && e != c.RealUID {
-		n.SavedUID = n.EffectiveUID
-	}
-	n.FSUID = n.EffectiveUID
-	n.fixCaps(c)
-	n.sync()
-	return n, nil
+	return c.finishUIDs(c.setREID(r, e, (*Credentials).uids))
 }
 
 // SetRESUID implements setresuid(2): without CAP_SETUID each new id must
 // be one of the current three.
 func (c *Credentials) SetRESUID(r, e, s uint32) (*Credentials, error) {
-	priv := c.HasCap(CapSetuid)
-	for _, id := range []uint32{r, e, s} {
-		if id != NoID && !priv && !oneOf(id, c.RealUID, c.EffectiveUID, c.SavedUID) {
-			return nil, unix.EPERM
-		}
-	}
-	n := c.clone()
-	if r != NoID {
-		n.RealUID = r
-	}
-	if e != NoID {
-		n.EffectiveUID = e
-	}
-	if s != NoID {
-		n.SavedUID = s
-	}
-	n.FSUID = n.EffectiveUID
-	n.fixCaps(c)
-	n.sync()
-	return n, nil
+	return c.finishUIDs(c.setRESID(r, e, s, (*Credentials).uids))
 }
 
 // SetFSUID implements setfsuid(2): it returns the old fsuid always, and
 // new credentials (nil when nothing changes) if fsuid is allowed: any
 // with CAP_SETUID, else one of the real, effective, saved or fs uids.
 func (c *Credentials) SetFSUID(fsuid uint32) (old uint32, n *Credentials) {
-	old = c.FSUID
-	if fsuid == NoID || fsuid == c.FSUID {
+	old, n = c.setFSID(fsuid, (*Credentials).uids)
+	if n == nil {
 		return old, nil
 	}
-	if !c.HasCap(CapSetuid) && !oneOf(fsuid, c.RealUID, c.EffectiveUID, c.SavedUID) {
-		return old, nil
-	}
-	n = c.clone()
-	n.FSUID = fsuid
 	n.fixFSCaps(c)
 	n.sync()
 	return old, n
 }
 
-// SetGID implements setgid(2), like SetUID with CAP_SETGID.
-func (c *Credentials) SetGID(gid uint32) (*Credentials, error) {
-	if gid == NoID {
-		return nil, unix.EINVAL
+// finishUIDs completes a change of user ids from c to n: the
+// capabilities follow the uids (fixCaps), then the derived fields.
+func (c *Credentials) finishUIDs(n *Credentials, err error) (*Credentials, error) {
+	if err != nil {
+		return nil, err
 	}
-	n := c.clone()
-	switch {
-	case c.HasCap(CapSetgid):
-		n.RealGID, n.EffectiveGID, n.SavedGID = gid, gid, gid
-	case oneOf(gid, c.RealGID, c.SavedGID):
-		n.EffectiveGID = gid
-	default:
-		return nil, unix.EPERM
-	}
-	n.FSGID = n.EffectiveGID
+	n.fixCaps(c)
 	n.sync()
 	return n, nil
+}
+
+// SetGID implements setgid(2), like SetUID with CAP_SETGID.
+func (c *Credentials) SetGID(gid uint32) (*Credentials, error) {
+	return finishGIDs(c.setID(gid, (*Credentials).gids))
 }
 
 // SetREGID implements setregid(2), like SetREUID.
 func (c *Credentials) SetREGID(r, e uint32) (*Credentials, error) {
-	priv := c.HasCap(CapSetgid)
-	n := c.clone()
-	if r != NoID {
-		if !priv && !oneOf(r, c.RealGID, c.EffectiveGID) {
-			return nil, unix.EPERM
-		}
-		n.RealGID = r
-	}
-	if e != NoID {
-		if !priv && !oneOf(e, c.RealGID, c.EffectiveGID, c.SavedGID) {
-			return nil, unix.EPERM
-		}
-		n.EffectiveGID = e
-	}
-	if r != NoID || e != NoID && e != c.RealGID {
-		n.SavedGID = n.EffectiveGID
-	}
-	n.FSGID = n.EffectiveGID
-	n.sync()
-	return n, nil
+	return finishGIDs(c.setREID(r, e, (*Credentials).gids))
 }
 
 // SetRESGID implements setresgid(2), like SetRESUID.
 func (c *Credentials) SetRESGID(r, e, s uint32) (*Credentials, error) {
-	priv := c.HasCap(CapSetgid)
-	for _, id := range []uint32{r, e, s} {
-		if id != NoID && !priv && !oneOf(id, c.RealGID, c.EffectiveGID, c.SavedGID) {
-			return nil, unix.EPERM
-		}
-	}
-	n := c.clone()
-	if r != NoID {
-		n.RealGID = r
-	}
-	if e != NoID {
-		n.EffectiveGID = e
-	}
-	if s != NoID {
-		n.SavedGID = s
-	}
-	n.FSGID = n.EffectiveGID
-	n.sync()
-	return n, nil
+	return finishGIDs(c.setRESID(r, e, s, (*Credentials).gids))
 }
 
 // SetFSGID implements setfsgid(2), like SetFSUID.
 func (c *Credentials) SetFSGID(fsgid uint32) (old uint32, n *Credentials) {
-	old = c.FSGID
-	if fsgid == NoID || fsgid == c.FSGID {
+	old, n = c.setFSID(fsgid, (*Credentials).gids)
+	if n == nil {
 		return old, nil
 	}
-	if !c.HasCap(CapSetgid) && !oneOf(fsgid, c.RealGID, c.EffectiveGID, c.SavedGID) {
+	n.sync()
+	return old, n
+}
+
+// finishGIDs completes a change of group ids: only the derived fields
+// follow (no capability depends on a gid).
+func finishGIDs(n *Credentials, err error) (*Credentials, error) {
+	if err != nil {
+		return nil, err
+	}
+	n.sync()
+	return n, nil
+}
+
+// setID is setuid(2)'s and setgid(2)'s rule on the ids which selects,
+// applied to a copy of c.
+func (c *Credentials) setID(id uint32, which func(*Credentials) idSet) (*Credentials, error) {
+	if id == NoID {
+		return nil, unix.EINVAL
+	}
+	n := c.clone()
+	o, w := which(c), which(n)
+	switch {
+	case c.HasCap(o.cap):
+		*w.real, *w.eff, *w.saved = id, id, id
+	case oneOf(id, *o.real, *o.saved):
+		*w.eff = id
+	default:
+		return nil, unix.EPERM
+	}
+	*w.fs = *w.eff
+	return n, nil
+}
+
+// setREID is setreuid(2)'s and setregid(2)'s rule on the ids which
+// selects, applied to a copy of c.
+func (c *Credentials) setREID(r, e uint32, which func(*Credentials) idSet) (*Credentials, error) {
+	n := c.clone()
+	o, w := which(c), which(n)
+	priv := c.HasCap(o.cap)
+	if r != NoID {
+		if !priv && !oneOf(r, *o.real, *o.eff) {
+			return nil, unix.EPERM
+		}
+		*w.real = r
+	}
+	if e != NoID {
+		if !priv && !oneOf(e, *o.real, *o.eff, *o.saved) {
+			return nil, unix.EPERM
+		}
+		*w.eff = e
+	}
+	if r != NoID || e != NoID && e != *o.real {
+		*w.saved = *w.eff
+	}
+	*w.fs = *w.eff
+	return n, nil
+}
+
+// setRESID is setresuid(2)'s and setresgid(2)'s rule on the ids which
+// selects, applied to a copy of c.
+func (c *Credentials) setRESID(r, e, s uint32, which func(*Credentials) idSet) (*Credentials, error) {
+	o := which(c)
+	priv := c.HasCap(o.cap)
+	for _, id := range []uint32{r, e, s} {
+		if id != NoID && !priv && !oneOf(id, *o.real, *o.eff, *o.saved) {
+			return nil, unix.EPERM
+		}
+	}
+	n := c.clone()
+	w := which(n)
+	if r != NoID {
+		*w.real = r
+	}
+	if e != NoID {
+		*w.eff = e
+	}
+	if s != NoID {
+		*w.saved = s
+	}
+	*w.fs = *w.eff
+	return n, nil
+}
+
+// setFSID is setfsuid(2)'s and setfsgid(2)'s rule on the ids which
+// selects: the old fs id, and a copy of c with the new one, or nil when
+// nothing changes.
+func (c *Credentials) setFSID(id uint32, which func(*Credentials) idSet) (old uint32, n *Credentials) {
+	o := which(c)
+	old = *o.fs
+	if id == NoID || id == old {
+		return old, nil
+	}
+	if !c.HasCap(o.cap) && !oneOf(id, *o.real, *o.eff, *o.saved) {
 		return old, nil
 	}
 	n = c.clone()
-	n.FSGID = fsgid
-	n.sync()
+	*which(n).fs = id
 	return old, n
 }
 

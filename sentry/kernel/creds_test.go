@@ -100,3 +100,65 @@ func TestSetCaps(t *testing.T) {
 		t.Fatalf("effective beyond permitted: %v, want EPERM", err)
 	}
 }
+
+func gids(c *Credentials) ids { return ids{c.RealGID, c.EffectiveGID, c.SavedGID, c.FSGID} }
+
+// TestGIDRules checks that the set*gid calls follow the set*uid rules on
+// the group ids, under CAP_SETGID, and leave the user ids and
+// capabilities alone.
+func TestGIDRules(t *testing.T) {
+	// user has uid 1000, gids 1000, 2000, 3000 (fs 2000) and no
+	// capabilities.
+	user, err := NewCredentials(0, 0, nil).SetRESGID(1000, 2000, 3000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err = user.SetUID(1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noSetgid := NewCredentials(0, 1000, nil)
+	noSetgid.Effective &^= 1 << CapSetgid
+	cases := []struct {
+		name string
+		from *Credentials
+		op   func(*Credentials) (*Credentials, error)
+		want ids
+		err  error
+	}{
+		{"root setgid", NewCredentials(0, 0, nil), func(c *Credentials) (*Credentials, error) { return c.SetGID(1000) }, ids{1000, 1000, 1000, 1000}, nil},
+		{"setgid -1", NewCredentials(0, 0, nil), func(c *Credentials) (*Credentials, error) { return c.SetGID(NoID) }, ids{}, unix.EINVAL},
+		{"user setgid saved", user, func(c *Credentials) (*Credentials, error) { return c.SetGID(3000) }, ids{1000, 3000, 3000, 3000}, nil},
+		{"user setgid other", user, func(c *Credentials) (*Credentials, error) { return c.SetGID(4000) }, ids{}, unix.EPERM},
+		{"uid 0 without CAP_SETGID", noSetgid, func(c *Credentials) (*Credentials, error) { return c.SetGID(0) }, ids{}, unix.EPERM},
+		{"setregid swap", user, func(c *Credentials) (*Credentials, error) { return c.SetREGID(2000, 1000) }, ids{2000, 1000, 1000, 1000}, nil},
+		{"setregid e to saved", user, func(c *Credentials) (*Credentials, error) { return c.SetREGID(NoID, 3000) }, ids{1000, 3000, 3000, 3000}, nil},
+		{"setregid r to saved", user, func(c *Credentials) (*Credentials, error) { return c.SetREGID(3000, NoID) }, ids{}, unix.EPERM},
+		{"setresgid user", user, func(c *Credentials) (*Credentials, error) { return c.SetRESGID(3000, 1000, 2000) }, ids{3000, 1000, 2000, 1000}, nil},
+		{"setresgid user other", user, func(c *Credentials) (*Credentials, error) { return c.SetRESGID(NoID, 4000, NoID) }, ids{}, unix.EPERM},
+	}
+	for _, c := range cases {
+		n, err := c.op(c.from)
+		if err != c.err {
+			t.Errorf("%s: err %v, want %v", c.name, err, c.err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if gids(n) != c.want {
+			t.Errorf("%s: gids %v, want %v", c.name, gids(n), c.want)
+		}
+		if uids(n) != uids(c.from) || n.Effective != c.from.Effective || n.Permitted != c.from.Permitted {
+			t.Errorf("%s: uids %v caps %#x/%#x changed from %v %#x/%#x", c.name,
+				uids(n), n.Effective, n.Permitted, uids(c.from), c.from.Effective, c.from.Permitted)
+		}
+	}
+	old, fs := user.SetFSGID(1000)
+	if old != 2000 || fs == nil || gids(fs) != (ids{1000, 2000, 3000, 1000}) || fs.VFS().GID != 1000 {
+		t.Errorf("setfsgid(1000): old %d creds %+v", old, fs)
+	}
+	if old, fs := user.SetFSGID(4000); old != 2000 || fs != nil {
+		t.Errorf("setfsgid(4000) by a user: old %d creds %+v, want refused", old, fs)
+	}
+}

@@ -144,12 +144,13 @@ static void vm(void) {
 	int f = open("/w/data", O_RDONLY);
 	T(vmsplice(f, iv, 1, 0));                    /* EBADF */
 	close(f);
-	/* a full pipe: nonblocking EAGAIN */
+	/* a full pipe: EAGAIN with SPLICE_F_NONBLOCK (O_NONBLOCK on the
+	 * file does not count for vmsplice) */
 	fcntl(p[1], F_SETFL, O_NONBLOCK);
 	static char big[1 << 16];
 	while (write(p[1], big, sizeof big) > 0)
 		;
-	T(vmsplice(p[1], iv, 1, 0));
+	T(vmsplice(p[1], iv, 1, SPLICE_F_NONBLOCK));
 	close(p[0]);
 	close(p[1]);
 }

@@ -37,6 +37,8 @@ type Filesystem struct {
 	// devices opens the tree's device nodes; nil leaves the tree nodev.
 	// Set before the first Open, never changed after.
 	devices DeviceOpener
+	// fifos are the sentry-side pipes of the tree's FIFOs.
+	fifos fifoTable
 }
 
 // DeviceOpener opens a device node of type mode (S_IFCHR or S_IFBLK) and
@@ -142,8 +144,8 @@ func (i *inode) Stat() (unix.Stat_t, error) {
 // Open asks the gofer for a host descriptor. Device nodes open in the
 // sentry's drivers by number (SetDevices), never on the host; without
 // drivers the tree is nodev and they fail with EACCES as on a nodev
-// mount. Fifos and sockets fail with ENXIO (opening them could block
-// the gofer or reach a host service).
+// mount. FIFOs open a pipe in the sentry (fifo.go); sockets fail with
+// ENXIO (opening them could reach a host service).
 func (i *inode) Open(flags int) (vfs.FileImpl, error) {
 	a := i.cachedAttr()
 	mode := a.Mode
@@ -154,6 +156,8 @@ func (i *inode) Open(flags int) (vfs.FileImpl, error) {
 			return nil, unix.EACCES
 		}
 		return i.fs.devices.OpenDevice(mode, a.Rdev, flags)
+	case unix.S_IFIFO:
+		return i.openFIFO(flags, nil)
 	default:
 		return nil, unix.ENXIO
 	}

@@ -68,6 +68,7 @@ func (n *node) mergedEntries() ([]fsutil.Dirent, error) {
 // first getdents runs at offset 0 (and again after a rewind); offsets
 // are positions in it.
 type dirFile struct {
+	fsutil.DirFile
 	n *node
 	// mu guards off and ents.
 	mu   sync.Mutex
@@ -75,25 +76,12 @@ type dirFile struct {
 	ents []fsutil.Dirent
 }
 
-func (d *dirFile) Read(*vfs.File, []byte) (int, error)         { return 0, unix.EISDIR }
-func (d *dirFile) Write(*vfs.File, []byte) (int, error)        { return 0, unix.EBADF }
-func (d *dirFile) PRead(*vfs.File, []byte, int64) (int, error) { return 0, unix.EISDIR }
-func (d *dirFile) PWrite(*vfs.File, []byte, int64) (int, error) {
-	return 0, unix.EBADF
-}
-
 func (d *dirFile) Seek(_ *vfs.File, off int64, whence int) (int64, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	switch whence {
-	case unix.SEEK_SET:
-	case unix.SEEK_CUR:
-		off += d.off
-	default:
-		return 0, unix.EINVAL
-	}
-	if off < 0 {
-		return 0, unix.EINVAL
+	off, err := fsutil.Seek(d.off, off, whence)
+	if err != nil {
+		return 0, err
 	}
 	if off == 0 {
 		d.ents = nil
@@ -143,14 +131,6 @@ func (d *dirFile) Getdents(_ *vfs.File, buf []byte) (int, error) {
 }
 
 func (d *dirFile) Stat(*vfs.File) (unix.Stat_t, error) { return d.n.Stat() }
-
-func (d *dirFile) Ioctl(*vfs.File, uintptr, uintptr, vfs.IOContext) (uintptr, error) {
-	return 0, unix.ENOTTY
-}
-
-func (d *dirFile) HostFD() int { return -1 }
-
-func (d *dirFile) Release() {}
 
 // Sync implements vfs.DataFile (fsync of a directory).
 func (d *dirFile) Sync(*vfs.File, bool) error { return nil }

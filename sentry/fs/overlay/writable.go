@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"moat/sentry/fs/fsutil"
 	"moat/sentry/vfs"
 
 	"golang.org/x/sys/unix"
@@ -17,33 +18,22 @@ var (
 
 // Create implements vfs.WritableDir.
 func (d *node) Create(name string, flags int, mode uint32, owner vfs.Owner) (vfs.Inode, vfs.FileImpl, error) {
-	c, err := d.makeNode(name, unix.S_IFREG|mode&0o7777, 0, owner.UID, owner.GID)
-	if err != nil {
-		return nil, nil, err
-	}
-	f, err := c.Open(flags)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c, f, nil
+	return fsutil.Create(d.makeNode, name, flags, mode, owner)
 }
 
 // Mkdir implements vfs.WritableDir.
 func (d *node) Mkdir(name string, mode uint32, owner vfs.Owner) error {
-	_, err := d.makeNode(name, unix.S_IFDIR|mode&0o7777, 0, owner.UID, owner.GID)
-	return err
+	return fsutil.Mkdir(d.makeNode, name, mode, owner)
 }
 
 // Mknod implements vfs.WritableDir (FIFOs and sockets).
 func (d *node) Mknod(name string, mode uint32, owner vfs.Owner) error {
-	_, err := d.makeNode(name, mode, 0, owner.UID, owner.GID)
-	return err
+	return fsutil.Mknod(d.makeNode, name, mode, owner)
 }
 
 // Symlink implements vfs.WritableDir.
 func (d *node) Symlink(name, target string, owner vfs.Owner) error {
-	_, err := d.makeSymlink(name, target, owner.UID, owner.GID)
-	return err
+	return fsutil.Symlink(d.makeSymlink, name, target, owner)
 }
 
 // Unlink implements vfs.WritableDir.

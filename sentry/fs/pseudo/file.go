@@ -3,6 +3,7 @@ package pseudo
 import (
 	"sync"
 
+	"moat/sentry/fs/fsutil"
 	"moat/sentry/vfs"
 
 	"golang.org/x/sys/unix"
@@ -122,15 +123,9 @@ func (g *genFile) PWrite(f *vfs.File, src []byte, _ int64) (int, error) { return
 func (g *genFile) Seek(_ *vfs.File, off int64, whence int) (int64, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	switch whence {
-	case unix.SEEK_SET:
-	case unix.SEEK_CUR:
-		off += g.off
-	default:
-		return 0, unix.EINVAL
-	}
-	if off < 0 {
-		return 0, unix.EINVAL
+	off, err := fsutil.Seek(g.off, off, whence)
+	if err != nil {
+		return 0, err
 	}
 	g.off = off
 	return off, nil

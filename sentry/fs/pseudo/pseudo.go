@@ -161,6 +161,7 @@ func (d *Dir) Open(flags int) (vfs.FileImpl, error) {
 // dirFile is an open directory: the listing is taken at the first
 // getdents (and again after a rewind), and the offset counts entries.
 type dirFile struct {
+	fsutil.DirFile
 	d *Dir
 
 	// mu guards the fields below.
@@ -169,29 +170,14 @@ type dirFile struct {
 	off     int64
 }
 
-func (f *dirFile) Read(*vfs.File, []byte) (int, error)          { return 0, unix.EISDIR }
-func (f *dirFile) Write(*vfs.File, []byte) (int, error)         { return 0, unix.EBADF }
-func (f *dirFile) PRead(*vfs.File, []byte, int64) (int, error)  { return 0, unix.EISDIR }
-func (f *dirFile) PWrite(*vfs.File, []byte, int64) (int, error) { return 0, unix.EBADF }
-func (f *dirFile) Stat(*vfs.File) (unix.Stat_t, error)          { return f.d.Stat() }
-func (f *dirFile) HostFD() int                                  { return -1 }
-func (f *dirFile) Release()                                     {}
-func (f *dirFile) Ioctl(*vfs.File, uintptr, uintptr, vfs.IOContext) (uintptr, error) {
-	return 0, unix.ENOTTY
-}
+func (f *dirFile) Stat(*vfs.File) (unix.Stat_t, error) { return f.d.Stat() }
 
 func (f *dirFile) Seek(_ *vfs.File, off int64, whence int) (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	switch whence {
-	case unix.SEEK_SET:
-	case unix.SEEK_CUR:
-		off += f.off
-	default:
-		return 0, unix.EINVAL
-	}
-	if off < 0 {
-		return 0, unix.EINVAL
+	off, err := fsutil.Seek(f.off, off, whence)
+	if err != nil {
+		return 0, err
 	}
 	if off == 0 {
 		f.entries = nil

@@ -303,31 +303,19 @@ func (r *regularFile) Release() {
 // "..", and each child keeps the cookie it was added with, so entries
 // added or removed during a listing never make it skip or repeat others.
 type dirFile struct {
+	fsutil.DirFile
 	i *Inode
 	// mu guards off.
 	mu  sync.Mutex
 	off int64
 }
 
-func (d *dirFile) Read(*vfs.File, []byte) (int, error)         { return 0, unix.EISDIR }
-func (d *dirFile) Write(*vfs.File, []byte) (int, error)        { return 0, unix.EBADF }
-func (d *dirFile) PRead(*vfs.File, []byte, int64) (int, error) { return 0, unix.EISDIR }
-func (d *dirFile) PWrite(*vfs.File, []byte, int64) (int, error) {
-	return 0, unix.EBADF
-}
-
 func (d *dirFile) Seek(_ *vfs.File, off int64, whence int) (int64, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	switch whence {
-	case unix.SEEK_SET:
-	case unix.SEEK_CUR:
-		off += d.off
-	default:
-		return 0, unix.EINVAL
-	}
-	if off < 0 {
-		return 0, unix.EINVAL
+	off, err := fsutil.Seek(d.off, off, whence)
+	if err != nil {
+		return 0, err
 	}
 	d.off = off
 	return off, nil
@@ -380,16 +368,8 @@ func nilOrEINVAL(n int) error {
 
 func (d *dirFile) Stat(*vfs.File) (unix.Stat_t, error) { return d.i.Stat() }
 
-func (d *dirFile) Ioctl(*vfs.File, uintptr, uintptr, vfs.IOContext) (uintptr, error) {
-	return 0, unix.ENOTTY
-}
-
-func (d *dirFile) HostFD() int { return -1 }
-
 // Inode returns the directory's inode.
 func (d *dirFile) Inode() *Inode { return d.i }
-
-func (d *dirFile) Release() {}
 
 // Truncate implements vfs.DataFile (ftruncate).
 func (r *regularFile) Truncate(_ *vfs.File, size int64) error { return r.i.truncate(size) }

@@ -1,6 +1,7 @@
 package tmpfs
 
 import (
+	"moat/sentry/fs/fsutil"
 	"moat/sentry/vfs"
 
 	"golang.org/x/sys/unix"
@@ -16,33 +17,22 @@ var (
 
 // Create implements vfs.WritableDir.
 func (d *Inode) Create(name string, flags int, mode uint32, owner vfs.Owner) (vfs.Inode, vfs.FileImpl, error) {
-	c, err := d.MakeNode(name, unix.S_IFREG|mode&0o7777, 0, owner.UID, owner.GID)
-	if err != nil {
-		return nil, nil, err
-	}
-	f, err := c.Open(flags)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c, f, nil
+	return fsutil.Create(d.MakeNode, name, flags, mode, owner)
 }
 
 // Mkdir implements vfs.WritableDir.
 func (d *Inode) Mkdir(name string, mode uint32, owner vfs.Owner) error {
-	_, err := d.MakeNode(name, unix.S_IFDIR|mode&0o7777, 0, owner.UID, owner.GID)
-	return err
+	return fsutil.Mkdir(d.MakeNode, name, mode, owner)
 }
 
 // Mknod implements vfs.WritableDir (FIFOs and sockets).
 func (d *Inode) Mknod(name string, mode uint32, owner vfs.Owner) error {
-	_, err := d.MakeNode(name, mode, 0, owner.UID, owner.GID)
-	return err
+	return fsutil.Mknod(d.MakeNode, name, mode, owner)
 }
 
 // Symlink implements vfs.WritableDir.
 func (d *Inode) Symlink(name, target string, owner vfs.Owner) error {
-	_, err := d.MakeSymlink(name, target, owner.UID, owner.GID)
-	return err
+	return fsutil.Symlink(d.MakeSymlink, name, target, owner)
 }
 
 // Link implements vfs.WritableDir.

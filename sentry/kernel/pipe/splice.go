@@ -62,6 +62,14 @@ func (p *Pipe) WaitWritable(nonblock bool, in vfs.Interruptible) error {
 	return nil
 }
 
+// Idle reports whether p has no open end (a FIFO's pipe may then be
+// dropped: its data went with the last close).
+func (p *Pipe) Idle() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.readers == 0 && p.writers == 0
+}
+
 // AtEOF reports whether p is empty with no writer left.
 func (p *Pipe) AtEOF() bool {
 	p.mu.Lock()
