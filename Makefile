@@ -26,9 +26,11 @@ static: deps
 arm64: deps-arm64
 	$(ARM64_ENV) $(GO) build -o $(BIN)/moat-arm64 ./cmd/moat
 
-# Unit tests of every package plus the end-to-end tests in test/e2e (which
-# build their own moat and the C programs; they need root).
-test: deps
+# Everything CI runs, one suite after another (so they don't fight for the
+# two cores): unit tests of every package and the end-to-end tests in
+# test/e2e (they build their own moat and the C programs; they need root),
+# then the Debian suite and the Docker/containerd suite.
+test: deps test-debian test-docker
 	@$(GO) test -count=1 -timeout 15m ./...
 
 unit: deps
@@ -37,8 +39,8 @@ unit: deps
 e2e: deps
 	$(GO) test -count=1 -timeout 10m ./test/...
 
-# The Debian differential, overlay and escape tests of issue 3 (build tag
-# debian, so `make test` leaves them out): the first run builds the Debian
+# The Debian differential, overlay and escape tests (build tag debian, so a
+# plain `go test ./...` leaves them out): the first run builds the Debian
 # tree with debootstrap (about a minute, cached in /var/cache/moat-test).
 test-debian: deps
 	$(GO) test -count=1 -timeout 30m -tags debian ./test/debian
