@@ -79,6 +79,11 @@ func doEpollWait(t *kernel.Task, epfd int32, addr uintptr, maxEvents int32, bloc
 	if maxEvents <= 0 || maxEvents > maxEpollEvents {
 		return 0, unix.EINVAL
 	}
+	// Linux's access_ok: the whole buffer must lie below the top of
+	// user space, whether or not it is mapped.
+	if end := addr + uintptr(maxEvents)*epollEventSize; end < addr || end > t.MM().MaxAddr() {
+		return 0, unix.EFAULT
+	}
 	f, err := t.FDTable().Get(epfd)
 	if err != nil {
 		return 0, err

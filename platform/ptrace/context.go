@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -296,4 +297,21 @@ func (c *Context) killAndReap() {
 		c.pidfd = -1
 	}
 	c.mu.Unlock()
+}
+
+// CPUTime returns the host CPU time, user and system together, that the
+// thread's stub process has used: its process CPU clock
+// (MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)), which the host lets any
+// process read. It is read on demand (for /proc), never on the trap path.
+func (c *Context) CPUTime() (time.Duration, error) {
+	if c.dead.Load() {
+		return 0, unix.ESRCH
+	}
+	const cpuclockSched = 2
+	clk := (^int32(c.tid))<<3 | cpuclockSched
+	var ts unix.Timespec
+	if err := unix.ClockGettime(clk, &ts); err != nil {
+		return 0, fmt.Errorf("CPU clock of stub thread %d: %w", c.tid, err)
+	}
+	return time.Duration(ts.Nano()), nil
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"sort"
+	"time"
 
 	"moat/sentry/fs/proc"
 	"moat/sentry/loader"
@@ -77,6 +78,10 @@ func (k *Kernel) recordExec(tg *ThreadGroup, c *Credentials, exe *vfs.File, exeP
 		Path: exePath, Loc: exe.Location(),
 		ArgvStart: res.ArgvStart, ArgvEnd: res.ArgvEnd,
 		EnvvStart: res.EnvvStart, EnvvEnd: res.EnvvEnd,
+		Auxv: make([]uint64, 0, 2*len(res.Auxv)),
+	}
+	for _, a := range res.Auxv {
+		e.Auxv = append(e.Auxv, a.Key, a.Val)
 	}
 	if res.Path != "" && res.Path != exePath {
 		e.Path = res.Path
@@ -122,12 +127,22 @@ func (p procThread) Status() (proc.Status, bool) {
 		}
 	}
 	tg.mu.Unlock()
+	s.StartTime = tg.start
 	if p.t == nil {
-		s.TID, s.State, s.Comm = tg.pid, 'Z', tg.lastComm()
+		// Linux counts the dead leader as the zombie's one thread.
+		s.TID, s.State, s.Comm, s.Threads = tg.pid, 'Z', tg.lastComm(), 1
 		return s, true
 	}
 	t := p.t
 	s.TID = t.tid
+	if t.tid == tg.pid {
+		// The leader stands for the process: its CPU time is every
+		// thread's (Linux sums them in /proc/[pid]/stat).
+		s.UserTime = tg.cpuTime()
+	} else {
+		s.StartTime = t.start
+		s.UserTime = t.cpuTime()
+	}
 	s.State = 'S'
 	s.Comm = t.Comm()
 	cr := t.Credentials()
@@ -138,6 +153,20 @@ func (p procThread) Status() (proc.Status, bool) {
 	s.SigPnd, s.SigBlk = uint64(t.pending), uint64(t.mask)
 	t.sigMu.Unlock()
 	return s, true
+}
+
+// cpuTime sums the CPU time of tg's live threads. It is all reported as
+// user time: the host clock does not split the stub's user and system
+// time, and the sentry's own work for the process is not counted.
+func (tg *ThreadGroup) cpuTime() time.Duration {
+	tg.mu.Lock()
+	tasks := append([]*Task(nil), tg.tasks...)
+	tg.mu.Unlock()
+	var d time.Duration
+	for _, t := range tasks {
+		d += t.cpuTime()
+	}
+	return d
 }
 
 // lastComm is the name a zombie shows: its leader's, which is gone, so

@@ -28,9 +28,14 @@ type Task struct {
 	k   *Kernel
 	tg  *ThreadGroup
 	tid int32
+	// start is when the thread was created, as time since boot; fixed.
+	start time.Duration
 
 	regs arch.Registers
 	ctx  platform.Context
+	// cpu is the context's CPU clock for /proc (nil: none), set with ctx
+	// by setContext and read from other goroutines.
+	cpu atomic.Pointer[cpuClock]
 
 	// mm, fds and fs are the task's memory, descriptor table and
 	// file-system context, shared per clone's CLONE_VM, CLONE_FILES and
@@ -286,7 +291,7 @@ func (t *Task) run(started chan<- error) {
 		t.k.taskGone(t)
 		return
 	}
-	t.ctx = ctx
+	t.setContext(ctx)
 	t.loadInheritedFP()
 	started <- nil
 	t.loop()

@@ -123,7 +123,7 @@ func (t *Task) Clone(a CloneArgs) (int32, error) {
 		fs = t.fs.Fork()
 	}
 
-	c := &Task{k: k, mm: cmm, fds: fds, fs: fs, wake: make(chan struct{}, 1)}
+	c := &Task{k: k, mm: cmm, fds: fds, fs: fs, wake: make(chan struct{}, 1), start: k.Uptime()}
 	c.creds.Store(t.creds.Load())
 	c.timer = time.NewTimer(time.Hour)
 	c.timer.Stop()
@@ -179,6 +179,7 @@ func (t *Task) Clone(a CloneArgs) (int32, error) {
 			k:          k,
 			pid:        tid,
 			exitSignal: a.ExitSignal,
+			start:      c.start,
 			parent:     parent,
 			children:   map[*ThreadGroup]struct{}{},
 			pgid:       tg.pgid,

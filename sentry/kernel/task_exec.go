@@ -69,11 +69,11 @@ func (t *Task) Execve(a ExecArgs) error {
 	ctx, err := nmm.AddressSpace().NewContext()
 	if err != nil {
 		k.log.Error("execve: new platform context failed; killing the process", "pid", t.tg.pid, "err", err)
-		t.ctx = deadContext{}
+		t.setContext(deadContext{})
 		t.tg.exitGroup(ExitStatus{Signal: unix.SIGKILL})
 		return ErrNoReturn
 	}
-	t.ctx = ctx
+	t.setContext(ctx)
 
 	if t.fds.users.Load() > 1 {
 		// A table shared with another process (CLONE_FILES) is unshared.

@@ -119,6 +119,7 @@ func (k *Kernel) startInit() error {
 		k:          k,
 		pid:        1,
 		exitSignal: unix.SIGCHLD,
+		start:      k.Uptime(),
 		children:   map[*ThreadGroup]struct{}{},
 		pgid:       1,
 		sid:        1,
@@ -166,7 +167,7 @@ func (k *Kernel) startInit() error {
 
 // newTask makes a task with id tid in tg (not yet registered or running).
 func (k *Kernel) newTask(tg *ThreadGroup, tid int32) *Task {
-	t := &Task{k: k, tg: tg, tid: tid, wake: make(chan struct{}, 1)}
+	t := &Task{k: k, tg: tg, tid: tid, wake: make(chan struct{}, 1), start: k.Uptime()}
 	t.creds.Store(k.creds)
 	t.timer = time.NewTimer(time.Hour)
 	t.timer.Stop()

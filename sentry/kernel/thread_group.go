@@ -3,6 +3,7 @@ package kernel
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"moat/sentry/fs/proc"
 
@@ -20,6 +21,9 @@ type ThreadGroup struct {
 	// exitSignal is sent to the parent when the process ends (SIGCHLD
 	// for fork, the low byte of clone's flags otherwise; 0 for none).
 	exitSignal unix.Signal
+	// start is when the process was created, as time since boot
+	// (/proc/[pid]/stat's starttime); fixed at creation.
+	start time.Duration
 
 	// The process tree, guarded by Kernel.mu (the kernel's tasklist lock):
 	// parent is nil for the container's init (PPID 0).

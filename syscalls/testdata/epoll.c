@@ -12,7 +12,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -94,7 +93,9 @@ static void errors(void) {
 	res("wakeup flag", add(ep, p[1], EPOLLOUT | EPOLLWAKEUP, 3));
 	struct epoll_event evs[4];
 	res("wait maxevents 0", syscall(SYS_epoll_wait, ep, evs, 0, 0));
-	res("wait maxevents max", syscall(SYS_epoll_wait, ep, evs, INT_MAX / (int)sizeof(struct epoll_event), 0));
+	/* The buffer must fit below the top of user space (access_ok). */
+	res("wait maxevents max, high buffer", syscall(SYS_epoll_wait, ep, 0x7fff00000000UL, INT_MAX / (int)sizeof(struct epoll_event), 0));
+	res("wait maxevents max", syscall(SYS_epoll_wait, ep, 0x10000UL, INT_MAX / (int)sizeof(struct epoll_event), 0));
 	res("wait maxevents -1", syscall(SYS_epoll_wait, ep, evs, -1, 0));
 	res("wait maxevents huge", syscall(SYS_epoll_wait, ep, evs, INT_MAX / (int)sizeof(struct epoll_event) + 1, 0));
 	res("wait bad epfd", epoll_wait(99, evs, 4, 0));
@@ -298,6 +299,23 @@ static double since(struct timespec *t0) {
 	return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* alarm_soon has a child send SIGALRM to the caller after 30 ms (no
+ * setitimer: the signal's source does not matter here). */
+static pid_t alarm_soon(void) {
+	pid_t parent = getpid(), pid = fork();
+	if (pid == 0) {
+		usleep(30000);
+		kill(parent, SIGALRM);
+		_exit(0);
+	}
+	return pid;
+}
+
+static void reap(pid_t pid) {
+	int st;
+	waitpid(pid, &st, 0);
+}
+
 static void timeouts_signals(void) {
 	int ep = epoll_create1(0), p[2];
 	pipe(p);
@@ -321,9 +339,9 @@ static void timeouts_signals(void) {
 	sa.sa_handler = on_alarm;
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGALRM, &sa, NULL);
-	struct itimerval it = {.it_value = {0, 30000}};
-	setitimer(ITIMER_REAL, &it, NULL);
+	pid_t pid = alarm_soon();
 	res("wait forever, alarm", epoll_wait(ep, evs, 4, -1));
+	reap(pid);
 	out("got=%d\n", got);
 
 	/* epoll_pwait's mask blocks the signal during the wait only. */
@@ -331,16 +349,18 @@ static void timeouts_signals(void) {
 	sigset_t block, old;
 	sigemptyset(&block);
 	sigaddset(&block, SIGALRM);
-	setitimer(ITIMER_REAL, &it, NULL);
+	pid = alarm_soon();
 	res("pwait blocking SIGALRM", epoll_pwait(ep, evs, 4, 100, &block));
+	reap(pid);
 	out("got during=%d\n", got);
 	got = 0;
 	/* Blocked outside, let in by the wait's mask. */
 	sigprocmask(SIG_BLOCK, &block, &old);
-	setitimer(ITIMER_REAL, &it, NULL);
+	pid = alarm_soon();
 	sigset_t none;
 	sigemptyset(&none);
 	res("pwait unblocking SIGALRM", epoll_pwait(ep, evs, 4, 2000, &none));
+	reap(pid);
 	out("got=%d\n", got);
 	sigset_t now;
 	sigprocmask(SIG_SETMASK, NULL, &now);
@@ -348,15 +368,14 @@ static void timeouts_signals(void) {
 	sigprocmask(SIG_SETMASK, &old, NULL);
 
 	/* A writer in another process wakes a blocked wait. */
-	pid_t pid = fork();
+	pid = fork();
 	if (pid == 0) {
 		usleep(30000);
 		write(p[1], "z", 1);
 		_exit(0);
 	}
 	wait_print("woken by child", ep, 4, 5000);
-	int st;
-	waitpid(pid, &st, 0);
+	reap(pid);
 	close(p[0]);
 	close(p[1]);
 	close(ep);

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -102,6 +103,7 @@ func (p *procFS) pidEntries(dir string, t taskRef, process bool) []pseudo.Entry 
 		return e
 	}
 	es := []pseudo.Entry{
+		f("auxv", 0o400, func(th Thread) ([]byte, error) { return formatAuxv(th), nil }),
 		f("cgroup", 0o444, func(Thread) ([]byte, error) { return []byte("0::/\n"), nil }),
 		f("cmdline", 0o444, func(th Thread) ([]byte, error) { return readRange(th, true), nil }),
 		p.commEntry(dir, t),
@@ -409,6 +411,9 @@ func (p *procFS) formatStat(th Thread, process bool) ([]byte, error) {
 	var brk uintptr
 	if m != nil {
 		brk, _ = m.BrkRange()
+	} else {
+		// A zombie's memory is gone: Linux shows no addresses.
+		e = Exec{}
 	}
 	id := s.TID
 	if process {
@@ -423,4 +428,18 @@ func (p *procFS) formatStat(th Thread, process bool) ([]byte, error) {
 		s.SigPnd|s.ShdPnd, s.SigBlk, s.SigIgn, s.SigCgt, s.ExitSignal,
 		brk, e.ArgvStart, e.ArgvEnd, e.EnvvStart, e.EnvvEnd)
 	return []byte(out), nil
+}
+
+// formatAuxv renders auxv: the auxiliary vector as native words, ending
+// with an AT_NULL pair; empty for a zombie, whose memory is gone.
+func formatAuxv(th Thread) []byte {
+	if th.MM() == nil {
+		return nil
+	}
+	aux := th.Exec().Auxv
+	out := make([]byte, 0, (len(aux)+2)*8)
+	for _, v := range aux {
+		out = binary.LittleEndian.AppendUint64(out, v)
+	}
+	return append(out, make([]byte, 16)...)
 }

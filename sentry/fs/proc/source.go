@@ -88,6 +88,9 @@ type Exec struct {
 	Loc                vfs.Location
 	ArgvStart, ArgvEnd uintptr
 	EnvvStart, EnvvEnd uintptr
+	// Auxv is the auxiliary vector the loader wrote, as key, value
+	// pairs without the terminating AT_NULL.
+	Auxv []uint64
 }
 
 // Rlimit is one resource limit; ^uint64(0) is unlimited.

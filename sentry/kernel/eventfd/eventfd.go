@@ -173,6 +173,10 @@ func (e *EventFD) Stat(*vfs.File) (unix.Stat_t, error) {
 	return unix.Stat_t{Mode: 0o600, Nlink: 1, Blksize: 4096}, nil
 }
 
+// ProcLinkName is what /proc/[pid]/fd shows for an eventfd (it
+// implements proc.LinkNamer).
+func (e *EventFD) ProcLinkName() string { return "anon_inode:[eventfd]" }
+
 // Getdents fails: an eventfd is no directory.
 func (e *EventFD) Getdents(*vfs.File, []byte) (int, error) { return 0, unix.ENOTDIR }
 

@@ -33,6 +33,10 @@ var (
 // Pipe returns the pipe the end belongs to (F_GETPIPE_SZ, /proc fd links).
 func (e *End) Pipe() *Pipe { return e.p }
 
+// ProcLinkName is what /proc/[pid]/fd shows for a pipe(2) end
+// (proc.LinkNamer); a FIFO's end has a path, which proc shows instead.
+func (e *End) ProcLinkName() string { return e.p.Name() }
+
 // PipeOf returns the pipe behind f, or nil if f is no pipe or FIFO.
 func PipeOf(f *vfs.File) *Pipe {
 	if e, ok := f.Impl().(*End); ok {
