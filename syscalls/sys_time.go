@@ -16,6 +16,9 @@ var timeSyscalls = []entry{
 	supported("time", sysTime, "ptr"),
 	supported("nanosleep", sysNanosleep, "timespec,ptr"),
 	partial("clock_nanosleep", sysClockNanosleep, "clockid,int,timespec,ptr", "CPU-time clocks are refused with EINVAL"),
+	partial("getitimer", sysGetitimer, "int,ptr", itimerCPUNote),
+	partial("setitimer", sysSetitimer, "int,ptr,ptr", itimerCPUNote),
+	supported("alarm", sysAlarm, "uint"),
 }
 
 // clockOK reports whether id names a clock moat serves. Negative ids

@@ -161,6 +161,8 @@ func (k *Kernel) reparentLocked(tg *ThreadGroup) {
 func (k *Kernel) notifyParentLocked(tg *ThreadGroup, status ExitStatus, uid uint32, silent bool) {
 	tg.zombie = true
 	tg.lastUID = uid
+	// Timers die with the process: no SIGALRM for a zombie.
+	tg.stopRealTimer()
 	p := tg.parent
 	if p == nil || silent {
 		k.reapLocked(tg)

@@ -43,6 +43,8 @@ type ThreadGroup struct {
 	// exec describes the program the process runs, for /proc: set by
 	// each successful exec (recordExec), inherited by fork.
 	exec atomic.Pointer[proc.Exec]
+	// realTimer is ITIMER_REAL (itimer.go), with a lock of its own.
+	realTimer realTimer
 
 	// mu guards the fields below and the tasks' membership; lock order:
 	// Kernel.mu before ThreadGroup.mu before Task.sigMu.
