@@ -224,3 +224,61 @@ func sysSetdomainname(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) 
 	t.Kernel().SetDomainname(name)
 	return 0, nil
 }
+
+// prctlCaps implements prctl(2)'s capability options: the bounding set
+// (PR_CAPBSET_READ, PR_CAPBSET_DROP) and the ambient set
+// (PR_CAP_AMBIENT). ok is false for other options.
+func prctlCaps(t *kernel.Task, a arch.SyscallArguments) (ret uintptr, ok bool, err error) {
+	c := t.Credentials()
+	switch a.Int(0) {
+	case unix.PR_CAPBSET_READ:
+		in, err := c.InBounding(int(a.Int(1)))
+		return boolRet(in), true, err
+	case unix.PR_CAPBSET_DROP:
+		n, err := c.DropBounding(int(a.Int(1)))
+		if err != nil {
+			return 0, true, err
+		}
+		t.SetCredentials(n)
+		return 0, true, nil
+	case unix.PR_CAP_AMBIENT:
+		ret, err := prctlAmbient(t, c, a)
+		return ret, true, err
+	}
+	return 0, false, nil
+}
+
+// prctlAmbient implements prctl(PR_CAP_AMBIENT, op, cap, 0, 0).
+func prctlAmbient(t *kernel.Task, c *kernel.Credentials, a arch.SyscallArguments) (uintptr, error) {
+	if a[3] != 0 || a[4] != 0 {
+		return 0, unix.EINVAL
+	}
+	cp := int(a.Int(2))
+	switch a.Int(1) {
+	case unix.PR_CAP_AMBIENT_IS_SET:
+		in, err := c.InAmbient(cp)
+		return boolRet(in), err
+	case unix.PR_CAP_AMBIENT_CLEAR_ALL:
+		if a[2] != 0 {
+			return 0, unix.EINVAL
+		}
+		t.SetCredentials(c.ClearAmbient())
+		return 0, nil
+	case unix.PR_CAP_AMBIENT_RAISE, unix.PR_CAP_AMBIENT_LOWER:
+		n, err := c.SetAmbient(cp, a.Int(1) == unix.PR_CAP_AMBIENT_RAISE)
+		if err != nil {
+			return 0, err
+		}
+		t.SetCredentials(n)
+		return 0, nil
+	}
+	return 0, unix.EINVAL
+}
+
+// boolRet is a system call's 0/1 answer.
+func boolRet(b bool) uintptr {
+	if b {
+		return 1
+	}
+	return 0
+}

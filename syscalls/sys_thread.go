@@ -62,8 +62,11 @@ func sysExitGroup(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 	return 0, kernel.ErrNoReturn
 }
 
-// sysPrctl implements prctl(2)'s thread name options.
+// sysPrctl implements prctl(2)'s thread name and capability options.
 func sysPrctl(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
+	if ret, ok, err := prctlCaps(t, args); ok {
+		return ret, err
+	}
 	switch args.Int(0) {
 	case unix.PR_SET_NAME:
 		b := t.Scratch()[:16]

@@ -50,6 +50,9 @@ func createContainer(o *options, co createOptions) (_ *exec.Cmd, err error) {
 			return nil, err
 		}
 	}
+	if _, _, err := processLimits(s.Process); err != nil {
+		return nil, err
+	}
 	c, err := o.stateRoot().Create(co.id)
 	if err != nil {
 		return nil, err

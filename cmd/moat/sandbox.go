@@ -155,6 +155,10 @@ func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err erro
 	if sb.control, err = listenControl(stateDir + "/" + spec.ControlSock); err != nil {
 		return nil, err
 	}
+	caps, rlimits, err := processLimits(s.Process)
+	if err != nil {
+		return nil, err
+	}
 	cfg := kernel.Config{
 		Platform:       sb.plat,
 		Root:           sb.root,
@@ -166,6 +170,8 @@ func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err erro
 		GID:            s.Process.User.GID,
 		AdditionalGIDs: s.Process.User.AdditionalGids,
 		Umask:          s.Process.User.Umask,
+		Caps:           caps,
+		Rlimits:        rlimits,
 		Hostname:       s.Hostname,
 		Table:          syscalls.Table(),
 		Log:            log,

@@ -14,10 +14,16 @@ type Credentials struct {
 	RealUID, EffectiveUID, SavedUID, FSUID uint32
 	RealGID, EffectiveGID, SavedGID, FSGID uint32
 	Groups                                 []uint32
-	// Capability sets, one bit per CAP_* number. The model is simple:
-	// uid 0 starts with every capability, others with none; the usual
-	// set*id rules move them (see fixCaps) and capset only drops.
+	// Capability sets, one bit per CAP_* number. Without the spec's
+	// process.capabilities uid 0 starts with every capability, others
+	// with none; with it the init starts with exactly its sets (see
+	// Config.Caps). The usual set*id rules move them (see fixCaps) and
+	// capset only drops.
 	Effective, Permitted, Inheritable CapSet
+	// Bounding limits what the permitted set may ever hold (read by
+	// prctl(PR_CAPBSET_READ)); Ambient are the capabilities kept across
+	// an execve of an unprivileged program. Neither grows.
+	Bounding, Ambient CapSet
 	// fs is what vfs permission checks use (fsuid, fsgid, groups).
 	fs vfs.Creds
 }
@@ -53,19 +59,39 @@ const AllCaps CapSet = 1<<(CapLast+1) - 1
 const capFSMask CapSet = 1<<CapChown | 1<<CapDACOverride | 1<<CapDACReadSearch |
 	1<<CapFowner | 1<<CapFsetid | 1<<CapLinuxImmutable | 1<<CapMknod
 
+// CapSets are the five capability sets of a process, as config.json's
+// process.capabilities gives them.
+type CapSets struct {
+	Effective, Permitted, Inheritable, Bounding, Ambient CapSet
+}
+
 // NewCredentials returns credentials with every uid = uid, every
-// gid = gid and the supplementary groups; uid 0 has every capability.
+// gid = gid and the supplementary groups; uid 0 has every capability,
+// and the bounding set is full.
 func NewCredentials(uid, gid uint32, groups []uint32) *Credentials {
 	c := &Credentials{
 		RealUID: uid, EffectiveUID: uid, SavedUID: uid, FSUID: uid,
 		RealGID: gid, EffectiveGID: gid, SavedGID: gid, FSGID: gid,
-		Groups: slices.Sorted(slices.Values(groups)),
+		Groups:   slices.Sorted(slices.Values(groups)),
+		Bounding: AllCaps,
 	}
 	if uid == 0 {
 		c.Effective, c.Permitted = AllCaps, AllCaps
 	}
 	c.sync()
 	return c
+}
+
+// WithCaps returns a copy of c holding exactly the sets in s (each
+// limited to the capabilities the sandbox knows). It is how the init
+// process gets the spec's capabilities, whatever its uid: the container
+// manager chose them.
+func (c *Credentials) WithCaps(s CapSets) *Credentials {
+	n := c.clone()
+	n.Effective, n.Permitted, n.Inheritable = s.Effective&AllCaps, s.Permitted&AllCaps, s.Inheritable&AllCaps
+	n.Bounding, n.Ambient = s.Bounding&AllCaps, s.Ambient&AllCaps
+	n.sync()
+	return n
 }
 
 // sync recomputes the vfs view after a change.
@@ -82,3 +108,13 @@ func (c *Credentials) HasCap(cap int) bool { return c.Effective&(1<<cap) != 0 }
 // Privileged reports whether the task acts as root (the sandbox's uid 0
 // holds the capabilities the kernel would check, within the sandbox).
 func (c *Credentials) Privileged() bool { return c.EffectiveUID == 0 }
+
+// initCredentials returns the init process's credentials from cfg: its
+// ids, and the spec's capability sets when it gives them.
+func initCredentials(cfg *Config) *Credentials {
+	c := NewCredentials(cfg.UID, cfg.GID, cfg.AdditionalGIDs)
+	if cfg.Caps == nil {
+		return c
+	}
+	return c.WithCaps(*cfg.Caps)
+}

@@ -224,10 +224,15 @@ func (c *Credentials) SetGroups(groups []uint32) (*Credentials, error) {
 
 // SetCaps implements capset(2)'s rules: the inheritable set may only
 // take capabilities that are inheritable or permitted now (any with
-// CAP_SETPCAP), the permitted set may only shrink, and the effective set
-// must lie within the new permitted one. EPERM otherwise.
+// CAP_SETPCAP), and never ones outside both the old inheritable and the
+// bounding set; the permitted set may only shrink, and the effective set
+// must lie within the new permitted one. EPERM otherwise. The ambient
+// set keeps only what stays both permitted and inheritable.
 func (c *Credentials) SetCaps(eff, perm, inh CapSet) (*Credentials, error) {
 	if !c.HasCap(CapSetpcap) && inh&^(c.Inheritable|c.Permitted) != 0 {
+		return nil, unix.EPERM
+	}
+	if inh&^(c.Inheritable|c.Bounding) != 0 {
 		return nil, unix.EPERM
 	}
 	if inh&^AllCaps != 0 || perm&^c.Permitted != 0 || eff&^perm != 0 {
@@ -235,6 +240,7 @@ func (c *Credentials) SetCaps(eff, perm, inh CapSet) (*Credentials, error) {
 	}
 	n := c.clone()
 	n.Effective, n.Permitted, n.Inheritable = eff, perm, inh
+	n.Ambient &= perm & inh
 	n.sync()
 	return n, nil
 }
@@ -247,7 +253,7 @@ func (c *Credentials) SetCaps(eff, perm, inh CapSet) (*Credentials, error) {
 func (c *Credentials) fixCaps(old *Credentials) {
 	wasRoot := old.RealUID == 0 || old.EffectiveUID == 0 || old.SavedUID == 0
 	if wasRoot && c.RealUID != 0 && c.EffectiveUID != 0 && c.SavedUID != 0 {
-		c.Permitted, c.Effective = 0, 0
+		c.Permitted, c.Effective, c.Ambient = 0, 0, 0
 	}
 	if old.EffectiveUID == 0 && c.EffectiveUID != 0 {
 		c.Effective = 0
@@ -274,4 +280,68 @@ func (k *Kernel) initUmask() uint32 {
 		return 0o022
 	}
 	return *k.cfg.Umask & 0o777
+}
+
+// validCap reports whether cap names a capability the sandbox knows.
+func validCap(cap int) bool { return cap >= 0 && cap <= CapLast }
+
+// InBounding implements prctl(PR_CAPBSET_READ): EINVAL for an unknown
+// capability.
+func (c *Credentials) InBounding(cap int) (bool, error) {
+	if !validCap(cap) {
+		return false, unix.EINVAL
+	}
+	return c.Bounding&(1<<cap) != 0, nil
+}
+
+// DropBounding implements prctl(PR_CAPBSET_DROP): CAP_SETPCAP is
+// required; EINVAL for an unknown capability.
+func (c *Credentials) DropBounding(cap int) (*Credentials, error) {
+	if !validCap(cap) {
+		return nil, unix.EINVAL
+	}
+	if !c.HasCap(CapSetpcap) {
+		return nil, unix.EPERM
+	}
+	n := c.clone()
+	n.Bounding &^= 1 << cap
+	n.sync()
+	return n, nil
+}
+
+// InAmbient implements prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET).
+func (c *Credentials) InAmbient(cap int) (bool, error) {
+	if !validCap(cap) {
+		return false, unix.EINVAL
+	}
+	return c.Ambient&(1<<cap) != 0, nil
+}
+
+// SetAmbient implements PR_CAP_AMBIENT_RAISE (raise true) and
+// PR_CAP_AMBIENT_LOWER: a capability may be raised only while it is
+// both permitted and inheritable (EPERM otherwise).
+func (c *Credentials) SetAmbient(cap int, raise bool) (*Credentials, error) {
+	if !validCap(cap) {
+		return nil, unix.EINVAL
+	}
+	bit := CapSet(1) << cap
+	if raise && (c.Permitted&bit == 0 || c.Inheritable&bit == 0) {
+		return nil, unix.EPERM
+	}
+	n := c.clone()
+	if raise {
+		n.Ambient |= bit
+	} else {
+		n.Ambient &^= bit
+	}
+	n.sync()
+	return n, nil
+}
+
+// ClearAmbient implements PR_CAP_AMBIENT_CLEAR_ALL.
+func (c *Credentials) ClearAmbient() *Credentials {
+	n := c.clone()
+	n.Ambient = 0
+	n.sync()
+	return n
 }

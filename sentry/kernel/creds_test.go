@@ -162,3 +162,78 @@ func TestGIDRules(t *testing.T) {
 		t.Errorf("setfsgid(4000) by a user: old %d creds %+v, want refused", old, fs)
 	}
 }
+
+func TestWithCapsBoundingAmbient(t *testing.T) {
+	sets := CapSets{
+		Effective: 1 << CapChown, Permitted: 1<<CapChown | 1<<CapKill,
+		Inheritable: 1 << CapKill, Bounding: 1<<CapChown | 1<<CapKill, Ambient: 1 << CapKill,
+	}
+	c := NewCredentials(0, 0, nil).WithCaps(sets)
+	if c.Effective != sets.Effective || c.Permitted != sets.Permitted || c.Inheritable != sets.Inheritable ||
+		c.Bounding != sets.Bounding || c.Ambient != sets.Ambient {
+		t.Fatalf("WithCaps: %+v", c)
+	}
+	if c.HasCap(CapSetuid) {
+		t.Fatal("uid 0 with a reduced set still has CAP_SETUID")
+	}
+	if in, _ := c.InBounding(CapSysAdmin); in {
+		t.Error("CAP_SYS_ADMIN in bounding set")
+	}
+	if _, err := c.InBounding(CapLast + 1); err != unix.EINVAL {
+		t.Errorf("PR_CAPBSET_READ beyond CapLast: %v", err)
+	}
+	if _, err := c.DropBounding(CapKill); err != unix.EPERM {
+		t.Errorf("drop bounding without CAP_SETPCAP: %v", err)
+	}
+	// Raising inheritable beyond the bounding set fails even with
+	// CAP_SETPCAP.
+	pc := NewCredentials(0, 0, nil).WithCaps(CapSets{Effective: 1 << CapSetpcap, Permitted: 1 << CapSetpcap, Bounding: 1 << CapSetpcap})
+	if _, err := pc.SetCaps(pc.Effective, pc.Permitted, 1<<CapSysAdmin); err != unix.EPERM {
+		t.Errorf("inheritable beyond bounding: %v", err)
+	}
+	n, err := pc.DropBounding(CapSetpcap)
+	if err != nil || n.Bounding != 0 {
+		t.Errorf("drop bounding: %v %#x", err, n.Bounding)
+	}
+	if _, err := c.SetAmbient(CapChown, true); err != unix.EPERM {
+		t.Errorf("raise ambient not inheritable: %v", err)
+	}
+	// Dropping CAP_KILL from permitted drops it from ambient.
+	d, err := c.SetCaps(c.Effective, 1<<CapChown, c.Inheritable)
+	if err != nil || d.Ambient != 0 {
+		t.Errorf("capset dropping permitted: %v ambient %#x", err, d.Ambient)
+	}
+	// Losing uid 0 clears the ambient set with the permitted one.
+	su := NewCredentials(0, 0, nil).WithCaps(CapSets{Effective: 1 << CapSetuid, Permitted: 1<<CapSetuid | 1<<CapKill,
+		Inheritable: 1 << CapKill, Bounding: AllCaps, Ambient: 1 << CapKill})
+	u, err := su.SetUID(1000)
+	if err != nil || u.Ambient != 0 || u.Permitted != 0 {
+		t.Errorf("setuid(1000): %v ambient %#x permitted %#x", err, u.Ambient, u.Permitted)
+	}
+	if _, err := c.SetUID(1000); err != unix.EPERM {
+		t.Errorf("uid 0 without CAP_SETUID: setuid %v, want EPERM", err)
+	}
+}
+
+func TestCheckRlimits(t *testing.T) {
+	cases := []struct {
+		name string
+		set  map[int]Rlimit
+		ok   bool
+	}{
+		{"none", nil, true},
+		{"nofile", map[int]Rlimit{unix.RLIMIT_NOFILE: {1024, 1024}}, true},
+		{"out of range", map[int]Rlimit{NumRlimits: {1, 1}}, false},
+		{"soft above hard", map[int]Rlimit{unix.RLIMIT_CORE: {2, 1}}, false},
+		{"nofile above nr_open", map[int]Rlimit{unix.RLIMIT_NOFILE: {1, maxFDs + 1}}, false},
+	}
+	for _, c := range cases {
+		if err := checkRlimits(c.set); (err == nil) != c.ok {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	r := initRlimits(map[int]Rlimit{unix.RLIMIT_NOFILE: {512, 1024}})
+	if r[unix.RLIMIT_NOFILE] != (Rlimit{512, 1024}) || r[unix.RLIMIT_STACK] != defaultRlimits()[unix.RLIMIT_STACK] {
+		t.Errorf("initRlimits: %v", r)
+	}
+}

@@ -148,6 +148,8 @@ func (p procThread) Status() (proc.Status, bool) {
 	cr := t.Credentials()
 	s.UIDs = [4]uint32{cr.RealUID, cr.EffectiveUID, cr.SavedUID, cr.VFS().UID}
 	s.GIDs = [4]uint32{cr.RealGID, cr.EffectiveGID, cr.SavedGID, cr.VFS().GID}
+	s.CapInh, s.CapPrm, s.CapEff = uint64(cr.Inheritable), uint64(cr.Permitted), uint64(cr.Effective)
+	s.CapBnd, s.CapAmb = uint64(cr.Bounding), uint64(cr.Ambient)
 	s.Groups = cr.Groups
 	t.sigMu.Lock()
 	s.SigPnd, s.SigBlk = uint64(t.pending), uint64(t.mask)

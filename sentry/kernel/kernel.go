@@ -100,6 +100,9 @@ func New(cfg Config) (*Kernel, error) {
 	if !strings.HasPrefix(cfg.Cwd, "/") {
 		return nil, fmt.Errorf("kernel config: cwd %q is not absolute", cfg.Cwd)
 	}
+	if err := checkRlimits(cfg.Rlimits); err != nil {
+		return nil, fmt.Errorf("kernel config: %w", err)
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -123,7 +126,7 @@ func New(cfg Config) (*Kernel, error) {
 		vfs:         v,
 		bootTime:    time.Now(),
 		numCPU:      runtime.NumCPU(),
-		creds:       NewCredentials(cfg.UID, cfg.GID, cfg.AdditionalGIDs),
+		creds:       initCredentials(&cfg),
 		hostname:    hostname,
 		domainname:  "(none)",
 		tasks:       map[int32]*Task{},

@@ -115,7 +115,15 @@ type Config struct {
 	AdditionalGIDs []uint32
 	// Umask is the init process's umask (process.user.umask); nil
 	// means 022.
-	Umask    *uint32
+	Umask *uint32
+	// Caps are the init process's capability sets
+	// (process.capabilities); nil means uid 0 has every capability and
+	// other uids none, with a full bounding set.
+	Caps *CapSets
+	// Rlimits override the init process's default resource limits
+	// (process.rlimits), by RLIMIT_* number. New fails on a resource out
+	// of range or a soft limit above the hard one.
+	Rlimits  map[int]Rlimit
 	Hostname string
 	Table    *SyscallTable
 	// Strace, when not nil, receives one line per application system

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"fmt"
 	"math"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +36,34 @@ func defaultRlimits() [NumRlimits]Rlimit {
 	r[rlimitNice] = Rlimit{0, 0}
 	r[rlimitRtprio] = Rlimit{0, 0}
 	return r
+}
+
+// initRlimits returns the init process's limits: the defaults with set
+// (already checked by checkRlimits) applied over them.
+func initRlimits(set map[int]Rlimit) [NumRlimits]Rlimit {
+	r := defaultRlimits()
+	for res, l := range set {
+		r[res] = l
+	}
+	return r
+}
+
+// checkRlimits validates the limits a Config asks for: every resource in
+// range, soft no higher than hard, NOFILE within fs.nr_open (as
+// setrlimit would refuse).
+func checkRlimits(set map[int]Rlimit) error {
+	for res, l := range set {
+		if res < 0 || res >= NumRlimits {
+			return fmt.Errorf("rlimit %d: no such resource", res)
+		}
+		if l.Cur > l.Max {
+			return fmt.Errorf("rlimit %d: soft limit %d above hard limit %d", res, l.Cur, l.Max)
+		}
+		if res == unix.RLIMIT_NOFILE && l.Max > maxFDs && l.Max != RlimInfinity {
+			return fmt.Errorf("rlimit %d (NOFILE): hard limit %d above the sandbox's %d", res, l.Max, maxFDs)
+		}
+	}
+	return nil
 }
 
 // Resource numbers x/sys/unix does not name on every architecture.

@@ -124,7 +124,7 @@ func (k *Kernel) startInit() error {
 		pgid:       1,
 		sid:        1,
 		umask:      k.initUmask(),
-		rlimits:    defaultRlimits(),
+		rlimits:    initRlimits(k.cfg.Rlimits),
 	}
 	fds := NewFDTable()
 	if err := k.installStdio(fds); err != nil {

@@ -380,13 +380,9 @@ func formatStatus(th Thread) ([]byte, error) {
 		kb("HugetlbPages", 0)
 		b.WriteString("CoreDumping:\t0\nTHP_enabled:\t0\n")
 	}
-	caps := "0000000000000000"
-	if s.UIDs[1] == 0 {
-		caps = "000001ffffffffff"
-	}
 	fmt.Fprintf(&b, "Threads:\t%d\nSigQ:\t0/63459\n", s.Threads)
 	fmt.Fprintf(&b, "SigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n", s.SigPnd, s.ShdPnd, s.SigBlk, s.SigIgn, s.SigCgt)
-	fmt.Fprintf(&b, "CapInh:\t0000000000000000\nCapPrm:\t%s\nCapEff:\t%s\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n", caps, caps)
+	fmt.Fprintf(&b, "CapInh:\t%016x\nCapPrm:\t%016x\nCapEff:\t%016x\nCapBnd:\t%016x\nCapAmb:\t%016x\n", s.CapInh, s.CapPrm, s.CapEff, s.CapBnd, s.CapAmb)
 	b.WriteString("NoNewPrivs:\t1\nSeccomp:\t0\nSeccomp_filters:\t0\n")
 	b.WriteString("Speculation_Store_Bypass:\tthread vulnerable\nSpeculationIndirectBranch:\tconditional enabled\n")
 	fmt.Fprintf(&b, "Cpus_allowed_list:\t%s\nMems_allowed_list:\t0\n", "0")

@@ -78,6 +78,9 @@ type Status struct {
 	StartTime            time.Duration // since the sandbox booted
 	ExitSignal           int32
 	UserTime, SystemTime time.Duration
+	// Capability sets, bit n for CAP_* number n.
+	CapInh, CapPrm, CapEff uint64
+	CapBnd, CapAmb         uint64
 }
 
 // Exec is the program a process runs and where its arguments and
