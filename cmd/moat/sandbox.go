@@ -130,6 +130,9 @@ func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err erro
 			sb.close()
 		}
 	}()
+	if err := makeMountPoints(s, bundle); err != nil {
+		return nil, err
+	}
 	goferArgs := append(goferRootArgs(s), goferMountArgs(s, bundle)...)
 	sock, err := startGofer(o, s.Root.Path, goferArgs, log)
 	if err != nil {

@@ -221,3 +221,44 @@ head -c 4 /dev/zero | wc -c`
 		t.Error("the mount point /etc/hosts reached the host rootfs through the overlay")
 	}
 }
+
+// TestReadOnlyRootMountPoints runs a read-only root whose image lacks the
+// mount points its config names, as `moat spec` plus a bare busybox tree
+// gives: moat makes them in the rootfs first, as runc does, and never
+// outside it: a symlink in the image that points out resolves inside the
+// rootfs, where its target is missing, so that mount fails instead.
+func TestReadOnlyRootMountPoints(t *testing.T) {
+	e := needEnv(t)
+	b := busyboxBundle(t)
+	outside := t.TempDir()
+	hostsSrc := filepath.Join(t.TempDir(), "hosts")
+	writeFile(t, hostsSrc, "127.0.0.1 box\n", 0o644)
+	if err := os.Symlink(outside, filepath.Join(b.Rootfs, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	mounts := []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc"},
+		{Destination: "/deep/er/dir", Type: "tmpfs", Source: "tmpfs"},
+		{Destination: "/etc/hosts", Type: "bind", Source: hostsSrc, Options: []string{"rbind", "ro"}},
+	}
+	escaping := append(mounts, specs.Mount{Destination: "/escape/mnt", Type: "tmpfs", Source: "tmpfs"})
+	b.writeConfig(t, []string{"true"}, func(s *specs.Spec) { s.Mounts = escaping })
+	r := e.run(newRoot(t), "run", "--bundle", b.Dir, "escaping")
+	if r.Exit == 0 || !strings.Contains(r.Stderr, "/escape/mnt") {
+		t.Errorf("a mount point through a symlink out of the rootfs: want an error naming /escape/mnt, got %v", r)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("a mount point was made outside the rootfs: %v", entries)
+	}
+
+	script := `cat /etc/hosts; ls -d /proc/self /deep/er/dir; stat -f -c %T /deep/er/dir`
+	b.writeConfig(t, []string{"sh", "-c", script}, func(s *specs.Spec) { s.Mounts = mounts })
+	r = e.run(newRoot(t), "run", "--bundle", b.Dir, "mountpoints")
+	want := "127.0.0.1 box\n/deep/er/dir\n/proc/self\ntmpfs\n"
+	if r.Exit != 0 || r.Stdout != want {
+		t.Fatalf("want exit 0 and %q, got %v", want, r)
+	}
+	if fi, err := os.Stat(filepath.Join(b.Rootfs, "etc", "hosts")); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("file mount point /etc/hosts: %v, %v", fi, err)
+	}
+}
