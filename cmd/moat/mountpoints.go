@@ -32,7 +32,16 @@ func makeMountPoints(s *specs.Spec, bundle string) error {
 		return fmt.Errorf("root.path %q: %w", s.Root.Path, err)
 	}
 	defer unix.Close(root)
+	var earlier []string
 	for _, m := range s.Mounts {
+		dest := filepath.Clean("/" + m.Destination)
+		under := underAny(dest, earlier)
+		earlier = append(earlier, dest)
+		if under {
+			// Inside an earlier mount, not the rootfs: the sentry
+			// makes it there (a tmpfs, a writable bind).
+			continue
+		}
 		file := false
 		if isBind(m) {
 			src := m.Source
@@ -43,7 +52,13 @@ func makeMountPoints(s *specs.Spec, bundle string) error {
 				file = true
 			}
 		}
-		if err := makeMountPoint(root, m.Destination, file); err != nil {
+		err := makeMountPoint(root, dest, file)
+		if errors.Is(err, unix.EROFS) {
+			// The rootfs itself is read-only on the host: nothing to
+			// do but let the sentry say which mount point is missing.
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("mount point %s: %w", m.Destination, err)
 		}
 	}
@@ -95,4 +110,14 @@ func makeMountPoint(root int, dest string, file bool) error {
 		}
 	}
 	return nil
+}
+
+// underAny reports whether dest lies strictly below one of dirs.
+func underAny(dest string, dirs []string) bool {
+	for _, d := range dirs {
+		if d == "/" || strings.HasPrefix(dest, d+"/") {
+			return true
+		}
+	}
+	return false
 }
