@@ -78,9 +78,6 @@ func getxattr(t *kernel.Task, a arch.SyscallArguments, isFD, follow bool) (uintp
 	return copyOutSized(t, a[2], a[3], v)
 }
 
-func sysGetxattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
-	return getxattr(t, a, false, true)
-}
 func sysFgetxattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	return getxattr(t, a, true, false)
 }
@@ -97,9 +94,6 @@ func listxattr(t *kernel.Task, a arch.SyscallArguments, isFD, follow bool) (uint
 	return copyOutSized(t, a[1], a[2], v)
 }
 
-func sysListxattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
-	return listxattr(t, a, false, true)
-}
 func sysFlistxattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	return listxattr(t, a, true, false)
 }
@@ -127,9 +121,6 @@ func setxattr(t *kernel.Task, a arch.SyscallArguments, isFD, follow bool) (uintp
 	return 0, t.Kernel().VFS().SetXattr(t.VFSCreds(), loc, name, value, int(flags))
 }
 
-func sysSetxattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
-	return setxattr(t, a, false, true)
-}
 func sysFsetxattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	return setxattr(t, a, true, false)
 }
@@ -146,9 +137,6 @@ func removexattr(t *kernel.Task, a arch.SyscallArguments, isFD, follow bool) (ui
 	return 0, t.Kernel().VFS().RemoveXattr(t.VFSCreds(), loc, name)
 }
 
-func sysRemovexattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
-	return removexattr(t, a, false, true)
-}
 func sysFremovexattr(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	return removexattr(t, a, true, false)
 }

@@ -131,15 +131,6 @@ func List() []Info {
 	return out
 }
 
-// Name returns the name of system call nr on the host architecture, or ""
-// if it has none.
-func Name(nr uintptr) string {
-	if nr >= uintptr(len(hostNames)) {
-		return ""
-	}
-	return hostNames[nr]
-}
-
 var (
 	tableOnce sync.Once
 	table     *kernel.SyscallTable

@@ -51,15 +51,6 @@ func copyInU64(t *kernel.Task, addr uintptr) (uint64, error) {
 	return le.Uint64(b), nil
 }
 
-// copyInU32 reads one 32-bit value at addr.
-func copyInU32(t *kernel.Task, addr uintptr) (uint32, error) {
-	b := t.Scratch()[:4]
-	if err := copyInAll(t, addr, b); err != nil {
-		return 0, err
-	}
-	return le.Uint32(b), nil
-}
-
 // timespec is struct timespec on 64-bit Linux: two 64-bit fields.
 type timespec struct{ sec, nsec int64 }
 

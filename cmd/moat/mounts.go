@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -142,16 +141,4 @@ func mountConfig(cfg *kernel.Config, s *specs.Spec) error {
 	// in the sentry's drivers.
 	cfg.Devices = dev.Drivers{}
 	return nil
-}
-
-// describeMounts is a one-line summary of the mounts for debug logs.
-func describeMounts(s *specs.Spec) string {
-	var b strings.Builder
-	for i, m := range s.Mounts {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s:%s", m.Type, m.Destination)
-	}
-	return b.String()
 }

@@ -29,13 +29,6 @@ func (k *Kernel) mmPut(m *mm.MemoryManager) {
 	}
 }
 
-// mmShared reports whether another task uses m.
-func (k *Kernel) mmShared(m *mm.MemoryManager) bool {
-	k.mmMu.Lock()
-	defer k.mmMu.Unlock()
-	return k.mmUsers[m] > 1
-}
-
 // releaseMM does what the kernel's mm_release does when a task leaves an
 // address space (exit or execve): clear and wake the CLONE_CHILD_CLEARTID
 // word, which pthread_join waits on, and release a vfork parent.

@@ -1,8 +1,9 @@
 // Package dev holds the sandbox's character devices, served entirely by
 // the sentry: null, zero, full, random, urandom and tty. Drivers opens a
 // device node by number (tmpfs device nodes call it: it satisfies
-// tmpfs.DeviceOpener); New is a devtmpfs-like read-only /dev tree for
-// sandboxes whose /dev is not a tmpfs populated by the mount code.
+// tmpfs.DeviceOpener, and goferfs sends the rootfs's own device nodes to
+// it). /dev itself is a tmpfs the mount code fills with Nodes and Links,
+// as runc does; there is no separate /dev file system.
 package dev
 
 import (
@@ -156,50 +157,3 @@ func (d *File) MapsAnonymous() bool { return d.kind == kindZero }
 
 // Release implements vfs.FileImpl.
 func (d *File) Release() {}
-
-// New returns a read-only /dev tree: the device nodes, the links to
-// /proc/self/fd, and empty pts and shm directories to mount on.
-func New() vfs.FilesystemImpl {
-	return pseudo.NewFS(func(fs *pseudo.FS) vfs.Inode {
-		return &pseudo.Dir{
-			Node: pseudo.Node{FS: fs, Path: "/", Mode: unix.S_IFDIR | 0o755},
-			Entries: func() ([]pseudo.Entry, error) {
-				var es []pseudo.Entry
-				for _, n := range Nodes {
-					es = append(es, deviceEntry(fs, n))
-				}
-				for _, l := range Links {
-					es = append(es, pseudo.Entry{Name: l[0], Type: unix.S_IFLNK, New: func() (vfs.Inode, error) {
-						return pseudo.NewSymlink(fs, "/"+l[0], l[1]), nil
-					}})
-				}
-				for _, d := range []struct {
-					name string
-					mode uint32
-				}{{"pts", 0o755}, {"shm", 0o1777}} {
-					es = append(es, pseudo.Entry{Name: d.name, Type: unix.S_IFDIR, New: func() (vfs.Inode, error) {
-						return &pseudo.Dir{
-							Node:    pseudo.Node{FS: fs, Path: "/" + d.name, Mode: unix.S_IFDIR | d.mode},
-							Entries: func() ([]pseudo.Entry, error) { return nil, nil },
-						}, nil
-					}})
-				}
-				return es, nil
-			},
-		}
-	})
-}
-
-func deviceEntry(fs *pseudo.FS, n Node) pseudo.Entry {
-	rdev := unix.Mkdev(n.Major, n.Minor)
-	mode := uint32(unix.S_IFCHR | 0o666)
-	return pseudo.Entry{Name: n.Name, Type: unix.S_IFCHR, New: func() (vfs.Inode, error) {
-		return &pseudo.Device{
-			Node: pseudo.Node{FS: fs, Path: "/" + n.Name, Mode: mode},
-			Rdev: rdev,
-			OpenDevice: func(flags int) (vfs.FileImpl, error) {
-				return Drivers{}.OpenDevice(mode, rdev, flags)
-			},
-		}, nil
-	}}
-}

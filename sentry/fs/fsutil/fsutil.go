@@ -94,16 +94,6 @@ func Now() unix.Timespec {
 	return ts
 }
 
-// FromStat returns st in portable form.
-func FromStat(st *unix.Stat_t) Attr {
-	return Attr{
-		Dev: st.Dev, Ino: st.Ino, Nlink: uint64(st.Nlink), Rdev: st.Rdev,
-		Mode: st.Mode, UID: st.Uid, GID: st.Gid,
-		Size: st.Size, Blocks: st.Blocks, Blksize: int64(st.Blksize),
-		Atime: st.Atim, Mtime: st.Mtim, Ctime: st.Ctim,
-	}
-}
-
 // anonDevMinor numbers the in-memory file systems of this sentry, as
 // Linux gives each tmpfs or proc instance its own anonymous device
 // (major 0). A counter rather than a registry: numbers are never reused,

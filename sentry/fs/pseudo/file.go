@@ -190,27 +190,3 @@ func (s *Symlink) Release() {}
 // Open implements vfs.Inode: the VFS follows links before opening, so
 // this is not reached.
 func (s *Symlink) Open(int) (vfs.FileImpl, error) { return nil, unix.ELOOP }
-
-// Device is a character device node served by the sentry.
-type Device struct {
-	Node
-	// Rdev is the device number (st_rdev).
-	Rdev uint64
-	// OpenDevice opens the device.
-	OpenDevice func(flags int) (vfs.FileImpl, error)
-}
-
-// Lookup implements vfs.Inode.
-func (d *Device) Lookup(string) (vfs.Inode, error) { return nil, unix.ENOTDIR }
-
-// Readlink implements vfs.Inode.
-func (d *Device) Readlink() (string, error) { return "", unix.EINVAL }
-
-// Stat implements vfs.Inode.
-func (d *Device) Stat() (unix.Stat_t, error) { return d.stat(0, 1, d.Rdev) }
-
-// Release implements vfs.Inode.
-func (d *Device) Release() {}
-
-// Open implements vfs.Inode.
-func (d *Device) Open(flags int) (vfs.FileImpl, error) { return d.OpenDevice(flags) }
