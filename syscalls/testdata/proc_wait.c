@@ -74,15 +74,26 @@ int main(void) {
 	res("waitid no flags", waitid(P_ALL, 0, &si, 0));
 
 	/* Process groups: a child in its own group, waited for by -pgid. */
+	/* The child says when it has printed, so the two outputs never
+	 * interleave differently from one run to the next. */
+	int printed[2];
+	if (pipe(printed) != 0)
+		return 1;
 	c = fork();
 	if (c == 0) {
 		res("child setpgid", setpgid(0, 0));
 		out("child pgid is own pid: %d\n", getpgid(0) == getpid());
+		if (write(printed[1], "x", 1) != 1)
+			_exit(1);
 		nap(50);
 		_exit(4);
 	}
 	setpgid(c, c); /* both sides, as shells do; one of them may race */
-	nap(20);
+	char byte;
+	if (read(printed[0], &byte, 1) != 1)
+		return 1;
+	close(printed[0]);
+	close(printed[1]);
 	res("setpgid on non-child", setpgid(1, 1));
 	w = waitpid(-c, &st, 0);
 	out("waitpid(-pgid) got child: %d\n", w == c);
