@@ -324,7 +324,9 @@ func doSelect(t *kernel.Task, nfds int32, addrs [3]uintptr, block bool, deadline
 	if nfds < 0 {
 		return 0, unix.EINVAL
 	}
-	n := int(min(nfds, maxSelectFDs))
+	// Linux reads, checks and writes back only the descriptors its
+	// table has room for.
+	n := min(int(nfds), maxSelectFDs, t.FDTable().SelectLimit())
 	size := fdSetBytes(n)
 	var sets [3][]byte
 	for i, addr := range addrs {

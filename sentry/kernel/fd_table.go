@@ -37,10 +37,39 @@ type FDTable struct {
 	files []fdEntry
 	// next is a lower bound of the lowest free descriptor.
 	next int32
+	// linuxSize is the size Linux's table (fdtable.max_fds) would have
+	// now; see linuxTableSize. It is visible to programs: select(2)
+	// silently ignores descriptors at or beyond it.
+	linuxSize int32
 }
 
+// linuxDefaultSize is NR_OPEN_DEFAULT (BITS_PER_LONG): the size of a new
+// process's descriptor table on Linux.
+const linuxDefaultSize = 64
+
 // NewFDTable returns an empty table.
-func NewFDTable() *FDTable { return &FDTable{} }
+func NewFDTable() *FDTable { return &FDTable{linuxSize: linuxDefaultSize} }
+
+// linuxTableSize is the size Linux grows a descriptor table to when
+// descriptor fd needs a slot (alloc_fdtable): in units of 1024 bytes of
+// 8-byte pointers, rounded up to a power of two, capped at fs.nr_open.
+func linuxTableSize(fd int32) int32 {
+	const perKiB = 1024 / 8
+	units := int32(1)
+	for units <= fd/perKiB {
+		units *= 2
+	}
+	return min(units*perKiB, maxFDs)
+}
+
+// SelectLimit is the number of descriptors select(2) looks at: Linux
+// clamps nfds to its table's current size, so a bit set for a
+// descriptor beyond it is ignored rather than an EBADF.
+func (ft *FDTable) SelectLimit() int {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	return int(ft.linuxSize)
+}
 
 // Get returns the file at fd with a new reference, or EBADF.
 func (ft *FDTable) Get(fd int32) (*vfs.File, error) {
@@ -185,6 +214,9 @@ func (ft *FDTable) CloseAll() {
 //
 // Preconditions: ft.mu is locked.
 func (ft *FDTable) grow(fd int32) {
+	if fd >= ft.linuxSize {
+		ft.linuxSize = linuxTableSize(fd)
+	}
 	if int(fd) < len(ft.files) {
 		return
 	}
@@ -205,12 +237,19 @@ func (ft *FDTable) grow(fd int32) {
 func (ft *FDTable) Fork() *FDTable {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
-	n := &FDTable{files: make([]fdEntry, len(ft.files)), next: ft.next}
+	n := &FDTable{files: make([]fdEntry, len(ft.files)), next: ft.next, linuxSize: linuxDefaultSize}
 	copy(n.files, ft.files)
-	for _, e := range n.files {
+	open := int32(0)
+	for i, e := range n.files {
 		if e.file != nil {
 			e.file.IncRef()
+			open = int32(i) + 1
 		}
+	}
+	// Linux sizes the copy by the highest open descriptor, rounded up
+	// to a whole word of its bitmap (dup_fd, sane_fdtable_size).
+	if open = (open + 63) &^ 63; open > n.linuxSize {
+		n.linuxSize = linuxTableSize(open - 1)
 	}
 	return n
 }

@@ -25,6 +25,34 @@ static void handle(int sig, int flags) {
 	sigaction(sig, &sa, NULL);
 }
 
+/* select_table_size: select ignores descriptors beyond the size of the
+ * process's descriptor table, which a fork sizes by the highest open
+ * descriptor and which grows, never shrinks, as descriptors are made. The
+ * grandchild of a process with only 0-2 open has Linux's 64-entry table. */
+static void select_table_size(void) {
+	pid_t pid = fork();
+	if (pid == 0) {
+		syscall(SYS_close_range, 3, ~0U, 0);
+		pid_t inner = fork();
+		if (inner == 0) {
+			fd_set rd;
+			struct timeval tv = {0, 0};
+			FD_ZERO(&rd);
+			FD_SET(90, &rd);
+			res("select fd beyond table", select(91, &rd, NULL, NULL, &tv));
+			res("dup2 200", dup2(1, 200));
+			res("close 200", close(200));
+			FD_ZERO(&rd);
+			FD_SET(90, &rd);
+			res("select fd inside grown table", select(91, &rd, NULL, NULL, &tv));
+			_exit(0);
+		}
+		waitpid(inner, NULL, 0);
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+}
+
 static void basics(void) {
 	int p[2];
 	char buf[64];
@@ -173,8 +201,9 @@ static void polling(void) {
 	tv = (struct timeval){0, 20000};
 	res("select timeout", select(p[0] + 1, &rd, NULL, NULL, &tv));
 	out("tv %ld.%06ld rd=%d\n", (long)tv.tv_sec, (long)tv.tv_usec, FD_ISSET(p[0], &rd));
-	FD_SET(90, &rd);
-	res("select bad fd", select(91, &rd, NULL, NULL, &tv));
+	FD_SET(60, &rd);
+	res("select bad fd", select(61, &rd, NULL, NULL, &tv));
+	FD_CLR(60, &rd);
 	tv = (struct timeval){-1, 0};
 	res("select bad timeval", select(1, NULL, NULL, NULL, &tv));
 	res("select negative nfds", select(-1, NULL, NULL, NULL, NULL));
@@ -335,6 +364,7 @@ int main(void) {
 	capacity();
 	epipe();
 	polling();
+	select_table_size();
 	blocking();
 	eventfds();
 	fdcalls();
