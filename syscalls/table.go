@@ -90,6 +90,12 @@ func allSubjects() [][]entry {
 		signalSyscalls,
 		timeSyscalls,
 		miscSyscalls,
+		socketSyscalls,
+		ttySyscalls,
+		timerSyscalls,
+		controlSyscalls,
+		schedSyscalls,
+		ipcSyscalls,
 		refusedSyscalls,
 	}
 }
