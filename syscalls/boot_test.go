@@ -44,7 +44,7 @@ func TestBootStaticProgram(t *testing.T) {
 func TestBootMissingProgram(t *testing.T) {
 	p, err := ptrace.New()
 	if err != nil {
-		t.Skipf("ptrace platform unavailable: %v", err)
+		skipOrFail(t, "ptrace platform unavailable: %v", err)
 	}
 	defer p.Close()
 	client, stop := serveGofer(t, gofer.Tree{Root: t.TempDir(), ReadOnly: true})

@@ -27,7 +27,7 @@ func devRoot(t *testing.T) string {
 			continue
 		}
 		if err := unix.Mknod(filepath.Join(d, n.Name), unix.S_IFCHR|0o666, int(unix.Mkdev(n.Major, n.Minor))); err != nil {
-			t.Skipf("mknod /dev/%s: %v", n.Name, err)
+			skipOrFail(t, "mknod /dev/%s: %v", n.Name, err)
 		}
 		// mknod's mode passes through the umask; be exact.
 		if err := os.Chmod(filepath.Join(d, n.Name), 0o666); err != nil {
@@ -61,15 +61,9 @@ func TestDevMemfdDifferential(t *testing.T) {
 			diffRun(t, root, root, args, tc.opts...)
 		})
 	}
-	// File seals (F_ADD_SEALS, F_GET_SEALS) are not implemented yet:
-	// the run is kept so the gap shows, and passes once they are.
+	// File seals (F_ADD_SEALS, F_GET_SEALS) and what they forbid.
 	t.Run("seals", func(t *testing.T) {
-		sargs := []string{"dev_memfd", "seals"}
-		want, wantSt := runNative(t, root, sargs)
-		got, gotSt := boot(t, root, sargs, nil)
-		if got != want || gotSt != wantSt {
-			t.Skipf("known gap, memfd seals not implemented:%s", diffLines(want, got))
-		}
+		diffRun(t, root, root, []string{"dev_memfd", "seals"})
 	})
 	// Without drivers the root's device nodes are nodev: EACCES.
 	got, _ := boot(t, root, args, nil)

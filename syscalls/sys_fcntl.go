@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 
 	"moat/platform/arch"
+	"moat/sentry/fs/tmpfs"
 	"moat/sentry/kernel"
+	"moat/sentry/vfs"
 
 	"golang.org/x/sys/unix"
 )
@@ -75,7 +77,32 @@ func sysFcntl(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	if ret, ok, err := fcntlLock(t, f, cmd, a[2]); ok {
 		return ret, err
 	}
+	switch cmd {
+	case unix.F_ADD_SEALS, unix.F_GET_SEALS:
+		return fcntlSeals(f, cmd, a.Uint(2))
+	}
 	return 0, unix.EINVAL
+}
+
+// fcntlSeals implements F_ADD_SEALS and F_GET_SEALS: EINVAL for a file
+// that cannot be sealed (anything but a tmpfs file), EPERM for adding
+// through a descriptor not open for writing.
+func fcntlSeals(f *vfs.File, cmd int32, seals uint32) (uintptr, error) {
+	s, sealable := f.Impl().(vfs.Sealable)
+	if cmd == unix.F_GET_SEALS {
+		if !sealable {
+			return 0, unix.EINVAL
+		}
+		return uintptr(s.Seals()), nil
+	}
+	// memfd_add_seals' order: the access mode, the bits, the file.
+	if !f.Writable() {
+		return 0, unix.EPERM
+	}
+	if seals&^tmpfs.AllSeals != 0 || !sealable {
+		return 0, unix.EINVAL
+	}
+	return 0, s.AddSeals(f, seals)
 }
 
 // sysIoctl implements ioctl(2): FIOCLEX and FIONCLEX act on the descriptor,

@@ -51,6 +51,15 @@ func sysFchmodat(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 // sysFchmod implements fchmod(2).
 func sysFchmod(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	loc, err := fdLocation(t, a.Int(0), false)
+	if err == unix.EPERM {
+		// No place in the mount tree: a memfd changes its own inode.
+		f, ferr := file(t, a.Int(0))
+		if ferr != nil {
+			return 0, ferr
+		}
+		defer f.DecRef()
+		return 0, vfs.ChmodAnon(t.VFSCreds(), f, a.Uint(1)&0o7777)
+	}
 	if err != nil {
 		return 0, err
 	}

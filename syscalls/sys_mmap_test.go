@@ -40,7 +40,7 @@ func TestBootDynamicHello(t *testing.T) {
 	dyn := gccBuild(t, dir, "hello_dyn")
 	static := filepath.Join(dir, "hello_static")
 	if b, err := exec.Command("gcc", "-O1", "-static", "-o", static, "testdata/hello_dyn.c").CombinedOutput(); err != nil {
-		t.Skipf("gcc -static: %v\n%s", err, b)
+		t.Fatalf("gcc -static: %v\n%s", err, b)
 	}
 	want, wantCode := native(t, dyn, "moat")
 	for _, prog := range []string{dyn, static} {

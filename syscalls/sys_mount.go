@@ -42,7 +42,10 @@ func sysMemfdCreate(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	c := t.Credentials().VFS()
-	impl, err := memfdFS().NewAnonFile(c.UID, c.GID)
+	impl, err := memfdFS().NewMemfd(c.UID, c.GID, tmpfs.MemfdFlags{
+		AllowSealing: flags&unix.MFD_ALLOW_SEALING != 0,
+		NoExec:       flags&unix.MFD_NOEXEC_SEAL != 0,
+	})
 	if err != nil {
 		return 0, err
 	}

@@ -41,11 +41,11 @@ func TestSpliceDifferential(t *testing.T) {
 		t.Skip("needs root (chroot and a PID namespace for the native run)")
 	}
 	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("gcc not installed")
+		t.Fatal("gcc not installed (scripts/deps.sh installs it)")
 	}
 	bin := filepath.Join(t.TempDir(), "splice")
 	if out, err := exec.Command("gcc", "-static", "-O1", "-o", bin, filepath.Join("testdata", "splice.c")).CombinedOutput(); err != nil {
-		t.Skipf("gcc -static failed: %v\n%s", err, out)
+		t.Fatalf("gcc -static failed: %v\n%s", err, out)
 	}
 	base := t.TempDir()
 	nroot, _ := spliceTree(t, filepath.Join(base, "native"), bin)

@@ -12,6 +12,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U /* Linux 6.3; bookworm's headers predate it */
+#endif
+
 static int memfd(const char *name, unsigned flags) {
 	return syscall(SYS_memfd_create, name, flags);
 }
@@ -190,7 +194,81 @@ static void seals(void) {
 	struct stat st;
 	res("fstat", fstat(fd, &st));
 	out("size now %ld\n", (long)st.st_size);
+	/* F_SEAL_WRITE forbids writable shared mappings, not read-only ones. */
+	m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	res("mmap shared writable (sealed)", m == MAP_FAILED ? -1 : 0);
+	m = mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0);
+	res("mmap shared read-only (sealed)", m == MAP_FAILED ? -1 : 0);
+	if (m != MAP_FAILED)
+		munmap(m, 8192);
+	m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	res("mmap private writable (sealed)", m == MAP_FAILED ? -1 : 0);
+	if (m != MAP_FAILED)
+		munmap(m, 8192);
 	close(fd);
+
+	/* F_SEAL_GROW lets writes through up to the last whole page within
+	 * the size, page by page. */
+	fd = memfd("grow", MFD_ALLOW_SEALING);
+	res("ftruncate 5000", ftruncate(fd, 5000));
+	res("F_ADD_SEALS grow", fcntl(fd, F_ADD_SEALS, F_SEAL_GROW));
+	static char big[10000];
+	res("write within size", pwrite(fd, big, 100, 0));
+	res("write across size", pwrite(fd, big, 8192, 0));
+	res("write in last page across size", pwrite(fd, big, 1000, 4500));
+	res("fallocate beyond size", fallocate(fd, 0, 0, 6000));
+	res("fallocate within size", fallocate(fd, 0, 0, 4000));
+	res("ftruncate same size", ftruncate(fd, 5000));
+	close(fd);
+
+	/* F_SEAL_FUTURE_WRITE: no new writes, existing mappings stay. */
+	fd = memfd("future", MFD_ALLOW_SEALING);
+	res("ftruncate", ftruncate(fd, 4096));
+	m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	res("F_ADD_SEALS future write while mapped", fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE));
+	if (m != MAP_FAILED) {
+		m[0] = 'k'; /* the old mapping still writes */
+		munmap(m, 4096);
+	}
+	res("write (future sealed)", write(fd, "x", 1));
+	m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	res("mmap shared writable (future sealed)", m == MAP_FAILED ? -1 : 0);
+	char c = 0;
+	res("pread", pread(fd, &c, 1, 0));
+	out("byte 0: %c\n", c);
+	close(fd);
+
+	/* A read-only descriptor of a sealable memfd cannot add seals. */
+	fd = memfd("ro", MFD_ALLOW_SEALING);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	int ro = open(path, O_RDONLY);
+	if (ro >= 0) {
+		res("F_ADD_SEALS read-only fd", fcntl(ro, F_ADD_SEALS, F_SEAL_GROW));
+		res("F_GET_SEALS read-only fd", fcntl(ro, F_GET_SEALS));
+		close(ro);
+	}
+	res("F_ADD_SEALS bad bits", fcntl(fd, F_ADD_SEALS, 0x1000));
+	close(fd);
+
+	/* MFD_NOEXEC_SEAL: no execute bits, and none can be added. */
+	fd = memfd("noexec", MFD_NOEXEC_SEAL);
+	res("noexec F_GET_SEALS", fcntl(fd, F_GET_SEALS));
+	res("fstat", fstat(fd, &st));
+	out("noexec mode %o\n", st.st_mode & 07777);
+	res("fchmod +x (exec sealed)", fchmod(fd, 0755));
+	res("fchmod -w", fchmod(fd, 0444));
+	res("write after fchmod", write(fd, "y", 1));
+	close(fd);
+
+	/* Seals on a pipe: no such thing. */
+	int p[2];
+	pipe(p);
+	res("pipe F_GET_SEALS", fcntl(p[0], F_GET_SEALS));
+	res("pipe F_ADD_SEALS", fcntl(p[1], F_ADD_SEALS, F_SEAL_GROW));
+	res("pipe F_ADD_SEALS read end", fcntl(p[0], F_ADD_SEALS, F_SEAL_GROW));
+	close(p[0]);
+	close(p[1]);
 }
 
 int main(int argc, char **argv) {

@@ -60,6 +60,13 @@ func (i *Inode) write(src []byte, off int64, appendMode bool) (int, int64, error
 	if off > maxFileSize-int64(len(src)) {
 		return 0, off, unix.EFBIG
 	}
+	if i.seals&(sealWrite|sealFutureWrite|sealGrow) != 0 {
+		n, err := i.writeSealedLocked(off, len(src))
+		if err != nil {
+			return 0, off, err
+		}
+		src = src[:n]
+	}
 	// Charge the worst case (every byte in a new page) up front; the
 	// exact figure replaces it after the write.
 	need := roundUp(off+int64(len(src))) - roundDown(off)
@@ -130,6 +137,9 @@ func (i *Inode) truncate(size int64) error {
 	}
 	i.fs.mu.Lock()
 	defer i.fs.mu.Unlock()
+	if err := i.resizeSealedLocked(size); err != nil {
+		return err
+	}
 	if size == i.size {
 		// Linux still updates the times of an O_TRUNC on an empty file.
 		now := fsutil.Now()
@@ -169,6 +179,9 @@ func (i *Inode) Allocate(mode uint32, off, length int64) error {
 	}
 	i.fs.mu.Lock()
 	defer i.fs.mu.Unlock()
+	if i.seals&sealGrow != 0 && off+length > i.size {
+		return unix.EPERM
+	}
 	if need := roundUp(off+length) - roundDown(off); need > i.fs.room() {
 		return unix.ENOSPC
 	}

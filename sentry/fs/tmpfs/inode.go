@@ -57,6 +57,9 @@ type Inode struct {
 	size    int64
 	charged int64
 	opens   int
+	// seals are the file's memfd seals (F_SEAL_*): F_SEAL_SEAL alone
+	// unless memfd_create allowed sealing.
+	seals uint32
 }
 
 // child is one directory entry.
@@ -267,6 +270,10 @@ func (i *Inode) SetAttr(a vfs.AttrChange) error {
 	}
 	i.fs.mu.Lock()
 	defer i.fs.mu.Unlock()
+	if a.Mask&vfs.SetMode != 0 && i.seals&sealExec != 0 && (i.mode^a.Mode)&0o111 != 0 {
+		// F_SEAL_EXEC: the execute bits are fixed.
+		return unix.EPERM
+	}
 	now := fsutil.Now()
 	if a.Mask&vfs.SetMode != 0 {
 		i.mode = i.mode&unix.S_IFMT | a.Mode&0o7777
@@ -308,6 +315,7 @@ func (fs *Filesystem) NewAnonFile(uid, gid uint32) (vfs.FileImpl, error) {
 	i := fs.newInodeLocked(unix.S_IFREG|0o777, uid, gid)
 	// It is in no directory: fstat shows st_nlink 0, as for a memfd.
 	i.anon, i.nlink = true, 0
+	i.seals = sealSeal
 	fs.mu.Unlock()
 	return i.Open(unix.O_RDWR)
 }

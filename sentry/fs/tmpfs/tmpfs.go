@@ -234,7 +234,7 @@ func (fs *Filesystem) newInodeLocked(mode, uid, gid uint32) *Inode {
 	fs.nextIno++
 	fs.inodes++
 	now := fsutil.Now()
-	i := &Inode{fs: fs, ino: fs.nextIno, typ: mode & unix.S_IFMT, mode: mode, uid: uid, gid: gid, atime: now, mtime: now, ctime: now, memfd: -1}
+	i := &Inode{fs: fs, ino: fs.nextIno, typ: mode & unix.S_IFMT, mode: mode, uid: uid, gid: gid, atime: now, mtime: now, ctime: now, memfd: -1, seals: sealSeal}
 	if mode&unix.S_IFMT == unix.S_IFDIR {
 		i.nlink = 2
 		i.children = map[string]*child{}
