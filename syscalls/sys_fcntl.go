@@ -79,9 +79,93 @@ func sysFcntl(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	}
 	switch cmd {
 	case unix.F_ADD_SEALS, unix.F_GET_SEALS:
+		if f.Flags()&unix.O_PATH != 0 {
+			return 0, unix.EBADF
+		}
 		return fcntlSeals(f, cmd, a.Uint(2))
+	case unix.F_GETOWN, unix.F_SETOWN, unix.F_GETOWN_EX, unix.F_SETOWN_EX, unix.F_GETSIG, unix.F_SETSIG:
+		if f.Flags()&unix.O_PATH != 0 {
+			return 0, unix.EBADF
+		}
+		return fcntlOwner(t, f, cmd, a[2])
 	}
 	return 0, unix.EINVAL
+}
+
+// fcntlOwner implements F_GETOWN, F_SETOWN, F_GETOWN_EX, F_SETOWN_EX,
+// F_GETSIG and F_SETSIG. The owner and signal are kept and reported as
+// Linux does; no SIGIO is ever sent (O_ASYNC is not supported).
+func fcntlOwner(t *kernel.Task, f *vfs.File, cmd int32, arg uintptr) (uintptr, error) {
+	switch cmd {
+	case unix.F_GETOWN:
+		o := f.IOOwner()
+		if o.Type == vfs.OwnerPGRP {
+			// A process group reads back negated; the C library
+			// mistakes small ones for errors, as on Linux.
+			return uintptr(-int64(o.ID)), nil
+		}
+		return uintptr(o.ID), nil
+	case unix.F_SETOWN:
+		who := int32(arg)
+		if who == -1<<31 {
+			return 0, unix.EINVAL
+		}
+		o := vfs.IOOwner{Type: vfs.OwnerPID, ID: who}
+		if who < 0 {
+			o = vfs.IOOwner{Type: vfs.OwnerPGRP, ID: -who}
+		}
+		return 0, setIOOwner(t, f, o)
+	case unix.F_GETOWN_EX:
+		o := f.IOOwner()
+		var b [8]byte
+		binary.LittleEndian.PutUint32(b[0:], uint32(o.Type))
+		binary.LittleEndian.PutUint32(b[4:], uint32(o.ID))
+		if err := copyOutAll(t, arg, b[:]); err != nil {
+			return 0, err
+		}
+		return 0, nil
+	case unix.F_SETOWN_EX:
+		var b [8]byte
+		if err := copyInAll(t, arg, b[:]); err != nil {
+			return 0, err
+		}
+		typ := vfs.IOOwnerType(binary.LittleEndian.Uint32(b[0:]))
+		id := int32(binary.LittleEndian.Uint32(b[4:]))
+		switch typ {
+		case vfs.OwnerTID, vfs.OwnerPID, vfs.OwnerPGRP:
+		default:
+			return 0, unix.EINVAL
+		}
+		return 0, setIOOwner(t, f, vfs.IOOwner{Type: typ, ID: id})
+	case unix.F_GETSIG:
+		return uintptr(f.Sig()), nil
+	default: // F_SETSIG
+		// valid_signal: 0 (SIGIO) up to _NSIG, taken as unsigned.
+		if uint64(arg) > 64 {
+			return 0, unix.EINVAL
+		}
+		f.SetSig(int32(arg))
+		return 0, nil
+	}
+}
+
+// setIOOwner records o as f's owner: ESRCH when o names no live thread,
+// process or process group (0 clears the owner).
+func setIOOwner(t *kernel.Task, f *vfs.File, o vfs.IOOwner) error {
+	if o.ID < 0 {
+		return unix.ESRCH
+	}
+	if o.ID != 0 {
+		// Linux looks the number up as any pid (find_vpid): a thread,
+		// a process or a process group's id all do, whatever the type.
+		k := t.Kernel()
+		found := k.TaskByTID(o.ID) != nil || k.ThreadGroupByPID(o.ID) != nil || len(k.ProcessGroup(o.ID)) > 0
+		if !found {
+			return unix.ESRCH
+		}
+	}
+	f.SetIOOwner(o)
+	return nil
 }
 
 // fcntlSeals implements F_ADD_SEALS and F_GET_SEALS: EINVAL for a file

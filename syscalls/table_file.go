@@ -30,8 +30,7 @@ var fileSyscalls = []entry{
 	supported("dup", sysDup, "fd"),
 	supported("dup2", sysDup2, "fd,fd"),
 	supported("dup3", sysDup3, "fd,fd,oflags"),
-	partial("fcntl", sysFcntl, "fd,int,hex", "F_DUPFD(_CLOEXEC), F_GETFD/F_SETFD, F_GETFL/F_SETFL, F_GETPIPE_SZ/F_SETPIPE_SZ, F_ADD_SEALS/F_GET_SEALS, record and OFD locks; others (F_SETOWN, F_SETSIG, leases, F_NOTIFY) EINVAL"),
-	partial("ioctl", sysIoctl, "fd,hex,hex", "FIOCLEX, FIONCLEX, FIONBIO; TCGETS and TIOCGWINSZ on the stdio; others ENOTTY"),
+	partial("fcntl", sysFcntl, "fd,int,hex", "F_DUPFD(_CLOEXEC), F_GETFD/F_SETFD, F_GETFL/F_SETFL, F_GETPIPE_SZ/F_SETPIPE_SZ, F_ADD_SEALS/F_GET_SEALS, record and OFD locks, F_SETOWN(_EX)/F_SETSIG kept and reported (no SIGIO is sent); leases and F_NOTIFY EINVAL"),
 
 	// Metadata.
 	supported("fstat", sysFstat, "fd,ptr"),

@@ -25,6 +25,10 @@ type File struct {
 	flags atomic.Int32
 	// onRelease runs when the last reference goes (waiter_epoll.go).
 	onRelease releaseHooks
+	// owner and sig are F_SETOWN(_EX)'s owner and F_SETSIG's signal
+	// (file_owner.go).
+	owner atomic.Pointer[IOOwner]
+	sig   atomic.Int32
 }
 
 // NewFile makes an open file description with one reference from a file

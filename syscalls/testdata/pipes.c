@@ -53,6 +53,45 @@ static void select_table_size(void) {
 	waitpid(pid, NULL, 0);
 }
 
+/* owners: F_SETOWN and friends record who would get SIGIO. */
+static void owners(void) {
+	int p[2];
+	pipe(p);
+	res("F_GETOWN default", fcntl(p[0], F_GETOWN));
+	struct f_owner_ex ex = {.type = 99, .pid = 99};
+	res("F_GETOWN_EX default", fcntl(p[0], F_GETOWN_EX, &ex));
+	out("type %d pid %d\n", ex.type, ex.pid);
+	res("F_SETOWN self", fcntl(p[0], F_SETOWN, getpid()));
+	res("F_GETOWN", fcntl(p[0], F_GETOWN));
+	res("F_GETOWN_EX", fcntl(p[0], F_GETOWN_EX, &ex));
+	out("type %d pid %d\n", ex.type, ex.pid);
+	res("F_SETOWN no such pid", fcntl(p[0], F_SETOWN, 99999));
+	res("F_SETOWN INT_MIN", fcntl(p[0], F_SETOWN, -2147483647 - 1));
+	res("F_SETOWN own group", fcntl(p[0], F_SETOWN, -getpgrp()));
+	res("F_GETOWN_EX group", fcntl(p[0], F_GETOWN_EX, &ex));
+	out("type %d pid %d\n", ex.type, ex.pid);
+	ex = (struct f_owner_ex){.type = F_OWNER_TID, .pid = getpid()};
+	res("F_SETOWN_EX tid", fcntl(p[0], F_SETOWN_EX, &ex));
+	res("F_GETOWN after tid", fcntl(p[0], F_GETOWN));
+	ex = (struct f_owner_ex){.type = 7, .pid = 1};
+	res("F_SETOWN_EX bad type", fcntl(p[0], F_SETOWN_EX, &ex));
+	res("F_SETOWN_EX efault", fcntl(p[0], F_SETOWN_EX, (void *)8));
+	res("F_SETOWN 0", fcntl(p[0], F_SETOWN, 0));
+	res("F_GETSIG default", fcntl(p[0], F_GETSIG));
+	res("F_SETSIG 10", fcntl(p[0], F_SETSIG, 10));
+	res("F_GETSIG", fcntl(p[0], F_GETSIG));
+	res("F_SETSIG 65", fcntl(p[0], F_SETSIG, 65));
+	res("F_SETSIG -1", fcntl(p[0], F_SETSIG, -1));
+	int dup = fcntl(p[0], F_DUPFD, 0);
+	res("F_GETSIG through dup", fcntl(dup, F_GETSIG));
+	int path = open("/", O_PATH);
+	res("F_GETOWN O_PATH", fcntl(path, F_GETOWN));
+	close(path);
+	close(dup);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void basics(void) {
 	int p[2];
 	char buf[64];
@@ -365,6 +404,7 @@ int main(void) {
 	epipe();
 	polling();
 	select_table_size();
+	owners();
 	blocking();
 	eventfds();
 	fdcalls();
