@@ -241,9 +241,9 @@ func withMounts(ms ...kernel.MountSpec) func(*kernel.Config) {
 	return func(c *kernel.Config) { c.Mounts = append(c.Mounts, ms...) }
 }
 
-// runNative runs /args[0] natively, chrooted in root, in a new PID
-// namespace and session, with the sandbox's environment and the identity
-// and umask opts give moat's init.
+// runNative runs /args[0] natively, chrooted in root, in new PID and
+// IPC namespaces (a sandbox is its own) and session, with the sandbox's
+// environment and the identity and umask opts give moat's init.
 func runNative(t *testing.T, root string, args []string, opts ...func(*kernel.Config)) (string, kernel.ExitStatus) {
 	t.Helper()
 	var cfg kernel.Config
@@ -254,7 +254,7 @@ func runNative(t *testing.T, root string, args []string, opts ...func(*kernel.Co
 	cmd.Args = args
 	cmd.Env = []string{"PATH=/", "HOME=/"}
 	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root, Cloneflags: syscall.CLONE_NEWPID, Setsid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root, Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC, Setsid: true}
 	if cfg.UID != 0 || cfg.GID != 0 || len(cfg.AdditionalGIDs) > 0 {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: cfg.UID, Gid: cfg.GID, Groups: cfg.AdditionalGIDs}
 	}

@@ -216,5 +216,8 @@ func sysIoctl(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 		}
 		return 0, f.SetFlags(fl)
 	}
+	if ret, ok, err := ttyIoctl(t, f, uintptr(req), arg); ok {
+		return ret, err
+	}
 	return f.Ioctl(uintptr(req), arg, t)
 }

@@ -82,6 +82,10 @@ func openAt(t *kernel.Task, dirfd int32, pathAddr uintptr, flags int, mode uint3
 		return 0, interrupted(err)
 	}
 	defer f.DecRef()
+	if f, err = ttyOpened(t, f, flags); err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
 	fd, err := t.FDTable().Install(f, 0, flags&unix.O_CLOEXEC != 0, nofile(t))
 	if err != nil {
 		return 0, err

@@ -116,8 +116,8 @@ func accessAt(t *kernel.Task, dirfd int32, pathAddr uintptr, mode uint32, flags 
 	}
 	creds := t.VFSCreds()
 	if flags&unix.AT_EACCESS == 0 {
-		c := t.Credentials()
-		creds = &vfs.Creds{UID: c.RealUID, GID: c.RealGID, Groups: c.Groups, Caller: t}
+		creds = t.Credentials().ForAccess()
+		creds.Caller = t
 	}
 	return 0, t.Kernel().VFS().AccessAt(creds, root, dir, path, mode, flags)
 }

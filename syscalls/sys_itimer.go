@@ -10,7 +10,7 @@ import (
 )
 
 // itimerCPUNote explains the Partial mark of setitimer and getitimer.
-const itimerCPUNote = "ITIMER_VIRTUAL and ITIMER_PROF are accepted but never fire and read back as disarmed (the application's CPU time is not counted)"
+const itimerCPUNote = "ITIMER_VIRTUAL and ITIMER_PROF follow CPU time sampled every few ms (user time is the application's host thread, system time the sentry's work for it)"
 
 // itimerval is struct itimerval on 64-bit Linux: the interval, then the
 // value, each a struct timeval (seconds, microseconds).
@@ -66,7 +66,8 @@ func sysGetitimer(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 		value, interval := t.ThreadGroup().RealTimer()
 		v = itimerval{interval: durationTimeval(interval), value: durationTimeval(value)}
 	case unix.ITIMER_VIRTUAL, unix.ITIMER_PROF:
-		// Never armed: see itimerCPUNote.
+		value, interval := t.ThreadGroup().CPUITimer(cpuITimer(which))
+		v = itimerval{interval: durationTimeval(interval), value: durationTimeval(value)}
 	default:
 		return 0, unix.EINVAL
 	}
@@ -93,7 +94,8 @@ func sysSetitimer(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 		ov, oi := t.ThreadGroup().SetRealTimer(timevalDuration(nv.value), timevalDuration(nv.interval))
 		old = itimerval{interval: durationTimeval(oi), value: durationTimeval(ov)}
 	case unix.ITIMER_VIRTUAL, unix.ITIMER_PROF:
-		// Accepted, never fires: see itimerCPUNote.
+		ov, oi := t.ThreadGroup().SetCPUITimer(cpuITimer(which), timevalDuration(nv.value), timevalDuration(nv.interval))
+		old = itimerval{interval: durationTimeval(oi), value: durationTimeval(ov)}
 	default:
 		return 0, unix.EINVAL
 	}
@@ -101,6 +103,14 @@ func sysSetitimer(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 		return 0, nil
 	}
 	return 0, copyOutItimerval(t, args[2], old)
+}
+
+// cpuITimer maps ITIMER_VIRTUAL and ITIMER_PROF to the kernel's index.
+func cpuITimer(which int32) int {
+	if which == unix.ITIMER_VIRTUAL {
+		return 0
+	}
+	return 1
 }
 
 // sysAlarm implements alarm(2): ITIMER_REAL for secs seconds, one shot

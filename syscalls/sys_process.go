@@ -15,8 +15,8 @@ var processSyscalls = []entry{
 	supported("vfork", sysVfork, ""),
 	supported("execve", sysExecve, "path,ptr,ptr"),
 	supported("execveat", sysExecveat, "fd,path,ptr,ptr,hex"),
-	partial("wait4", sysWait4, "int,ptr,hex,ptr", "stopped and continued children are never reported; rusage is zero"),
-	partial("waitid", sysWaitid, "int,int,ptr,hex,ptr", "P_PIDFD EINVAL; stopped and continued children are never reported"),
+	partial("wait4", sysWait4, "int,ptr,hex,ptr", "rusage is zero"),
+	supported("waitid", sysWaitid, "int,int,ptr,hex,ptr"),
 	supported("setpgid", sysSetpgid, "int,int"),
 }
 
@@ -146,7 +146,7 @@ func sysWait4(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 		return 0, nil
 	}
 	if statusAddr != 0 {
-		if err := copyOutU32(t, statusAddr, res.Status.WaitStatus()); err != nil {
+		if err := copyOutU32(t, statusAddr, res.WaitStatus()); err != nil {
 			return 0, err
 		}
 	}
@@ -164,6 +164,8 @@ const (
 	pAll  = 0
 	pPID  = 1
 	pPGID = 2
+	// pPIDFD is P_PIDFD: id is a pidfd.
+	pPIDFD = 3
 )
 
 // sysWaitid implements waitid(2).
@@ -175,6 +177,8 @@ func sysWaitid(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	req := kernel.WaitRequest{Options: options}
+	var err0 error
+	pidfdNonblock := false
 	switch idtype {
 	case pAll:
 		req.Which = kernel.WaitAny
@@ -192,6 +196,19 @@ func sysWaitid(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 			// The caller's group (Linux 5.4 and later).
 			req.ID = t.ThreadGroup().PGID()
 		}
+	case pPIDFD:
+		// The pidfd's process; a non-blocking pidfd makes the wait
+		// EAGAIN while the child runs (sys_sched_pidfd.go).
+		var nonblock bool
+		req.ID, nonblock, err0 = pidfdWaitTarget(t, int32(id))
+		if err0 != nil {
+			return 0, err0
+		}
+		req.Which = kernel.WaitPID
+		if nonblock && options&kernel.WNOHANG == 0 {
+			req.Options |= kernel.WNOHANG
+			pidfdNonblock = true
+		}
 	default:
 		return 0, unix.EINVAL
 	}
@@ -199,14 +216,11 @@ func sysWaitid(t *kernel.Task, a arch.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
+	if pidfdNonblock && res.PID == 0 {
+		return 0, unix.EAGAIN
+	}
 	if infoAddr != 0 {
-		info := kernel.SigInfo{}
-		if res.PID != 0 {
-			info = kernel.SigInfo{Signo: int32(unix.SIGCHLD), Code: kernel.CLD_EXITED, PID: res.PID, UID: res.UID, Status: int32(res.Status.Code)}
-			if res.Status.Signal != 0 {
-				info.Code, info.Status = kernel.CLD_KILLED, int32(res.Status.Signal)
-			}
-		}
+		info := res.SigInfo()
 		var b [kernel.SigInfoSize]byte
 		info.Encode(b[:])
 		if err := copyOutAll(t, infoAddr, b[:]); err != nil {

@@ -10,20 +10,20 @@ import (
 )
 
 var timeSyscalls = []entry{
-	partial("clock_gettime", sysClockGettime, "clockid,ptr", "CPU-time clocks count the sentry's time on the task's thread, not the application's"),
+	partial("clock_gettime", sysClockGettime, "clockid,ptr", "CPU-time clocks: the application's host thread plus the sentry's work for it; CPUCLOCK_VIRT cannot tell the host kernel's time for the thread from user time"),
 	supported("clock_getres", sysClockGetres, "clockid,ptr"),
 	supported("gettimeofday", sysGettimeofday, "ptr,ptr"),
 	supported("time", sysTime, "ptr"),
 	supported("nanosleep", sysNanosleep, "timespec,ptr"),
-	partial("clock_nanosleep", sysClockNanosleep, "clockid,int,timespec,ptr", "CPU-time clocks are refused with EINVAL"),
+	partial("clock_nanosleep", sysClockNanosleep, "clockid,int,timespec,ptr", "process CPU-time clocks are sampled every few ms while sleeping"),
 	partial("getitimer", sysGetitimer, "int,ptr", itimerCPUNote),
 	partial("setitimer", sysSetitimer, "int,ptr,ptr", itimerCPUNote),
 	supported("alarm", sysAlarm, "uint"),
 }
 
-// clockOK reports whether id names a clock moat serves. Negative ids
-// (per-process and per-thread CPU clocks of other tasks, and clock fds)
-// are refused.
+// clockOK reports whether id names a clock moat serves, CPU clocks
+// aside (Task.CPUClock resolves those first). Other negative ids (clock
+// fds) are refused.
 func clockOK(id int32) bool {
 	switch id {
 	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_PROCESS_CPUTIME_ID,
@@ -46,6 +46,13 @@ func now(id int32) (timespec, error) {
 
 func sysClockGettime(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 	id := args.Int(0)
+	if c, ok, err := t.CPUClock(id); ok {
+		if err != nil {
+			return 0, err
+		}
+		d := c.Read()
+		return 0, copyOutTimespec(t, args[1], timespec{int64(d / time.Second), int64(d % time.Second)})
+	}
 	if !clockOK(id) {
 		return 0, unix.EINVAL
 	}
@@ -58,6 +65,21 @@ func sysClockGettime(t *kernel.Task, args arch.SyscallArguments) (uintptr, error
 
 func sysClockGetres(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 	id := args.Int(0)
+	if _, ok, err := t.CPUClock(id); ok {
+		if err != nil {
+			return 0, err
+		}
+		if args[1] == 0 {
+			return 0, nil
+		}
+		// posix_cpu_clock_getres: 1ns for CPUCLOCK_SCHED clocks, one
+		// jiffy (HZ=250) for PROF and VIRT.
+		res := timespec{0, 1}
+		if id < 0 && id&3 != 2 {
+			res = timespec{0, 4000000}
+		}
+		return 0, copyOutTimespec(t, args[1], res)
+	}
 	if !clockOK(id) {
 		return 0, unix.EINVAL
 	}
@@ -111,14 +133,35 @@ func absDeadline(realtime bool, abs time.Duration) time.Time {
 }
 
 // sleep sleeps for the relative time ts and, when a signal interrupts
-// it, stores the remaining time at remAddr (if not 0) and returns EINTR.
+// it, stores the remaining time at remAddr (if not 0) and returns
+// ERESTART_RESTARTBLOCK: EINTR if a handler runs, else restart_syscall
+// sleeps for what is left (sleepRestart), as Linux's nanosleep does.
 func sleep(t *kernel.Task, ts timespec, remAddr uintptr) error {
 	d := time.Duration(ts.sec)*time.Second + time.Duration(ts.nsec)
 	if ts.sec > int64(time.Duration(1<<62)/time.Second) {
 		d = 1 << 62 // effectively forever, without overflow
 	}
-	deadline := time.Now().Add(d)
+	return sleepTo(t, time.Now().Add(d), remAddr)
+}
+
+// sleepRestart is the restart block of an interrupted relative sleep.
+type sleepRestart struct {
+	deadline time.Time
+	remAddr  uintptr
+}
+
+// Restart implements kernel.RestartBlock: sleep to the same deadline.
+func (r *sleepRestart) Restart(t *kernel.Task) (uintptr, error) {
+	return 0, sleepTo(t, r.deadline, r.remAddr)
+}
+
+// sleepTo is sleep with its deadline on the monotonic clock.
+func sleepTo(t *kernel.Task, deadline time.Time, remAddr uintptr) error {
 	err := t.BlockUntil(deadline)
+	if err == unix.EINTR {
+		t.SetRestartBlock(&sleepRestart{deadline, remAddr})
+		err = kernel.ERESTART_RESTARTBLOCK
+	}
 	if err == nil {
 		return nil
 	}
@@ -148,17 +191,57 @@ func sysNanosleep(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 // timerAbstime is clock_nanosleep's TIMER_ABSTIME flag.
 const timerAbstime = 1
 
+// cpuSleep is clock_nanosleep on a process's CPU clock (posix_cpu_nsleep;
+// a thread's CPU clock is EINVAL): the sentry cannot be woken when a CPU
+// clock reaches a value, so it samples the clock every few ms. An
+// interrupted relative sleep stores the CPU time left at remAddr.
+func cpuSleep(t *kernel.Task, c *kernel.CPUClock, id, flags int32, tsAddr, remAddr uintptr, err error) error {
+	if err != nil {
+		return err
+	}
+	if id < 0 && id&4 != 0 {
+		return unix.EINVAL
+	}
+	ts, err := copyInTimespec(t, tsAddr)
+	if err != nil {
+		return err
+	}
+	if !ts.valid() {
+		return unix.EINVAL
+	}
+	target := ts.duration()
+	if flags&timerAbstime == 0 {
+		target = min(c.Read()+target, maxDuration)
+	}
+	for {
+		cur := c.Read()
+		if cur >= target {
+			return nil
+		}
+		wait := min(max(target-cur, time.Millisecond), 10*time.Millisecond)
+		if err := t.BlockFor(wait); err != nil {
+			if remAddr != 0 && flags&timerAbstime == 0 {
+				left := max(target-c.Read(), 0)
+				if cerr := copyOutTimespec(t, remAddr, timespec{int64(left / time.Second), int64(left % time.Second)}); cerr != nil {
+					return cerr
+				}
+			}
+			return err
+		}
+	}
+}
+
 func sysClockNanosleep(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 	id, flags := args.Int(0), args.Int(1)
 	switch id {
 	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME, unix.CLOCK_TAI:
 	case unix.CLOCK_THREAD_CPUTIME_ID:
-		return 0, unix.EINVAL
-	case unix.CLOCK_PROCESS_CPUTIME_ID:
-		// The application's CPU time is not measured: refuse rather
-		// than sleep on the wrong clock.
-		return 0, unix.EINVAL
+		// Linux's clock_thread has no nsleep operation.
+		return 0, unix.EOPNOTSUPP
 	default:
+		if c, ok, err := t.CPUClock(id); ok {
+			return 0, cpuSleep(t, c, id, flags, args[2], args[3], err)
+		}
 		if !clockOK(id) {
 			return 0, unix.EINVAL
 		}
@@ -184,5 +267,9 @@ func sysClockNanosleep(t *kernel.Task, args arch.SyscallArguments) (uintptr, err
 	if d <= 0 {
 		return 0, nil
 	}
-	return 0, t.BlockUntil(time.Now().Add(d))
+	if err := t.BlockUntil(time.Now().Add(d)); err != nil {
+		// Restarted with the same absolute time unless a handler runs.
+		return 0, kernel.ERESTARTNOHAND
+	}
+	return 0, nil
 }

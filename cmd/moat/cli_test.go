@@ -84,7 +84,10 @@ func TestVerbErrors(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"later verb", []string{"exec", "--tty", "x", "sh"}},
+		{"later verb", []string{"checkpoint", "x"}},
+		{"exec unknown container", []string{"exec", "--tty", "x", "sh"}},
+		{"exec no ID", []string{"exec"}},
+		{"events bad interval", []string{"events", "--interval", "-1s", "x"}},
 		{"pause", []string{"pause", "x"}},
 		{"unknown container", []string{"state", "nope"}},
 		{"bad ID", []string{"state", "../x"}},

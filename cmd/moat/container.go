@@ -164,6 +164,10 @@ func startSentry(o *options, stateDir string, co createOptions, s *specs.Spec, s
 	if spec.HasNewNetworkNamespace(s) {
 		flags |= unix.CLONE_NEWNET
 	}
+	// A console's slave (stdin, the child's fd 0) becomes the sentry's
+	// controlling terminal, in a session of its own.
+	attr := &unix.SysProcAttr{Cloneflags: flags, Pdeathsig: unix.SIGKILL,
+		Setsid: stdio.console, Setctty: stdio.console, Ctty: 0}
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        args,
@@ -172,7 +176,7 @@ func startSentry(o *options, stateDir string, co createOptions, s *specs.Spec, s
 		Stdout:      stdio.out,
 		Stderr:      stdio.err,
 		ExtraFiles:  []*os.File{syncW}, // fd 3
-		SysProcAttr: &unix.SysProcAttr{Cloneflags: flags, Pdeathsig: unix.SIGKILL},
+		SysProcAttr: attr,
 	}
 	err = cmd.Start()
 	syncW.Close()
@@ -202,6 +206,10 @@ type stdioFiles struct {
 	in, out, err *os.File
 	// owned are files to close once the sentry has them.
 	owned []*os.File
+	// console: in is a console pty's slave, which the sentry takes as
+	// its controlling terminal (its own session), so a ^C typed at the
+	// console reaches it as SIGINT and goes to the app's foreground job.
+	console bool
 }
 
 func (s *stdioFiles) close() {
@@ -226,7 +234,7 @@ func containerStdio(s *specs.Spec, consoleSocket string) (*stdioFiles, error) {
 		slave.Close()
 		return nil, err
 	}
-	return &stdioFiles{in: slave, out: slave, err: slave, owned: []*os.File{slave}}, nil
+	return &stdioFiles{in: slave, out: slave, err: slave, owned: []*os.File{slave}, console: true}, nil
 }
 
 // openPty opens a new pseudo-terminal pair.
@@ -383,8 +391,8 @@ func deleteContainer(o *options, id string, force bool) error {
 	}
 	defer c.Unlock()
 	status, _ := containerStatus(c, st)
-	if status == specs.StateRunning && !force {
-		return fmt.Errorf("container %q: cannot delete a running container (stop it first, or use --force)", id)
+	if (status == specs.StateRunning || status == statePaused) && !force {
+		return fmt.Errorf("container %q: cannot delete a %s container (stop it first, or use --force)", id, status)
 	}
 	if err := killSentry(st); err != nil {
 		return fmt.Errorf("container %q: %w", id, err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +30,9 @@ type controlServer struct {
 	// mu serialises requests and signals, and guards status.
 	mu     sync.Mutex
 	status specs.ContainerState
+
+	// sessions counts exec connections still to report a status.
+	sessions sync.WaitGroup
 }
 
 // maxSockPath is the longest path that fits sockaddr_un.sun_path with its
@@ -106,15 +110,37 @@ func (cs *controlServer) serve(sb *sandbox) {
 	}
 }
 
-// handle answers one connection.
+// maxRequest bounds one request's JSON.
+const maxRequest = 64 << 10
+
+// handle answers one connection. The first read takes the descriptors
+// an exec request carries; an exec keeps the connection (execSession),
+// every other request closes it after the reply.
 func (cs *controlServer) handle(sb *sandbox, conn *net.UnixConn) {
-	defer conn.Close()
+	keep := false
+	defer func() {
+		if !keep {
+			conn.Close()
+		}
+	}()
 	conn.SetDeadline(time.Now().Add(controlTimeout))
-	var req controlRequest
-	if err := json.NewDecoder(io.LimitReader(conn, 64<<10)).Decode(&req); err != nil {
+	first, fds, err := readFirst(conn)
+	if err != nil {
 		sb.log.Warn("control socket: bad request", "err", err)
 		return
 	}
+	var req controlRequest
+	dec := json.NewDecoder(io.MultiReader(bytes.NewReader(first), io.LimitReader(conn, maxRequest)))
+	if err := dec.Decode(&req); err != nil {
+		closeFDs(fds)
+		sb.log.Warn("control socket: bad request", "err", err)
+		return
+	}
+	if req.Op == opExec {
+		keep = cs.exec(sb, conn, dec, req, fds)
+		return
+	}
+	closeFDs(fds)
 	resp, after := cs.do(sb, req)
 	if err := json.NewEncoder(conn).Encode(resp); err != nil {
 		sb.log.Warn("control socket: reply", "op", req.Op, "err", err)
@@ -131,9 +157,14 @@ func (cs *controlServer) do(sb *sandbox, req controlRequest) (resp controlRespon
 	switch req.Op {
 	case opState:
 		resp.Status = string(cs.status)
-		if cs.status == specs.StateRunning {
+		if cs.status == specs.StateRunning || cs.status == statePaused {
 			resp.Pids = sb.k.Processes()
+			if k, ok := sb.k.(interface{ NumTasks() int }); ok {
+				resp.Tasks = k.NumTasks()
+			}
 		}
+	case opPause, opResume:
+		resp.Error = cs.pauseLocked(sb, req.Op == opPause)
 	case opStart:
 		if cs.status != specs.StateCreated {
 			resp.Error = fmt.Sprintf("cannot start a container that is %s", cs.status)
@@ -168,6 +199,9 @@ func (cs *controlServer) waitInit(sb *sandbox) {
 	cs.mu.Lock()
 	cs.status = specs.StateStopped
 	cs.mu.Unlock()
+	// The exec proxies get their processes' statuses before the sentry
+	// exits (the processes are gone: the kernel has told the sessions).
+	cs.waitSessions(2 * time.Second)
 	cs.exit(st)
 }
 
@@ -178,7 +212,9 @@ func (cs *controlServer) waitInit(sb *sandbox) {
 // Preconditions: cs.mu is locked.
 func (cs *controlServer) signalLocked(sb *sandbox, sig unix.Signal, all bool) error {
 	switch cs.status {
-	case specs.StateRunning:
+	case specs.StateRunning, statePaused:
+		// A paused process takes its signals when resumed; SIGKILL
+		// ends it at once (it leaves from the pause gate).
 		return sb.k.Signal(sig, all)
 	case specs.StateCreated:
 		if terminates(sig) {
@@ -195,9 +231,18 @@ func (cs *controlServer) signalLocked(sb *sandbox, sig unix.Signal, all bool) er
 // containerd and users of --pid-file know.
 func (sb *sandbox) forwardSignals() {
 	ch := make(chan os.Signal, 16)
-	signal.Notify(ch, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2)
+	signal.Notify(ch, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH)
 	for s := range ch {
 		sig := s.(unix.Signal)
+		// What a host terminal generates (^C, ^\, a resize) goes to the
+		// foreground job of the app's terminal, when it has one.
+		switch sig {
+		case unix.SIGINT, unix.SIGQUIT, unix.SIGWINCH:
+			ts, ok := sb.k.(interface{ SignalTerminal(unix.Signal) bool })
+			if ok && ts.SignalTerminal(sig) || sig == unix.SIGWINCH {
+				continue
+			}
+		}
 		sb.control.mu.Lock()
 		err := sb.control.signalLocked(sb, sig, false)
 		sb.control.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"github.com/urfave/cli/v2"
 
+	"moat/sentry/seccomp"
 	"moat/spec"
 )
 
@@ -31,7 +32,7 @@ var featuresCommand = &cli.Command{
 
 // moatFeatures is what `moat features` prints.
 func moatFeatures() *features.Features {
-	no := false
+	no, yes := false, true
 	return &features.Features{
 		OCIVersionMin: "1.0.0",
 		OCIVersionMax: specs.Version,
@@ -52,12 +53,20 @@ func moatFeatures() *features.Features {
 				string(specs.IPCNamespace), string(specs.UTSNamespace),
 				string(specs.MountNamespace),
 			},
-			// No cgroups are set up yet; linux.seccomp, AppArmor and
-			// SELinux profiles apply to host processes, and the
-			// application runs none: the sentry answers its system
-			// calls behind its own filter.
-			Cgroup:   &features.Cgroup{V1: &no, V2: &no, Systemd: &no, SystemdUser: &no},
-			Seccomp:  &features.Seccomp{Enabled: &no},
+			// No cgroups are set up yet; AppArmor and SELinux profiles
+			// apply to host processes, and the application runs none.
+			// linux.seccomp is enforced by the sentry on the
+			// application's calls (sentry/seccomp), without
+			// notification (SCMP_ACT_NOTIFY).
+			Cgroup: &features.Cgroup{V1: &no, V2: &no, Systemd: &no, SystemdUser: &no},
+			Seccomp: &features.Seccomp{
+				Enabled:        &yes,
+				Actions:        seccomp.SupportedActions,
+				Operators:      seccomp.SupportedOperators,
+				Archs:          seccomp.SupportedArches,
+				KnownFlags:     seccomp.SupportedFlags,
+				SupportedFlags: seccomp.SupportedFlags,
+			},
 			Apparmor: &features.Apparmor{Enabled: &no},
 			Selinux:  &features.Selinux{Enabled: &no},
 		},

@@ -30,12 +30,16 @@ func TestFeatures(t *testing.T) {
 		t.Fatalf("linux.namespaces missing pid or network: %s", data)
 	}
 	for name, enabled := range map[string]*bool{
-		"cgroup.v2": f.Linux.Cgroup.V2, "seccomp": f.Linux.Seccomp.Enabled,
-		"apparmor": f.Linux.Apparmor.Enabled, "selinux": f.Linux.Selinux.Enabled,
+		"cgroup.v2": f.Linux.Cgroup.V2,
+		"apparmor":  f.Linux.Apparmor.Enabled, "selinux": f.Linux.Selinux.Enabled,
 	} {
 		if enabled == nil || *enabled {
 			t.Errorf("%s: want an explicit false, got %v", name, enabled)
 		}
+	}
+	if sc := f.Linux.Seccomp; sc.Enabled == nil || !*sc.Enabled || !slices.Contains(sc.Actions, "SCMP_ACT_ERRNO") ||
+		!slices.Contains(sc.Operators, "SCMP_CMP_MASKED_EQ") || slices.Contains(sc.Actions, "SCMP_ACT_NOTIFY") {
+		t.Errorf("seccomp: want enabled with SCMP_ACT_ERRNO and SCMP_CMP_MASKED_EQ, without SCMP_ACT_NOTIFY: %+v", sc)
 	}
 	if !slices.Contains(f.Hooks, "poststop") || slices.Contains(f.Hooks, "startContainer") {
 		t.Errorf("hooks %v: want poststop and no startContainer", f.Hooks)

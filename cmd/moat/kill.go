@@ -35,7 +35,7 @@ var killCommand = &cli.Command{
 		}
 		defer c.Unlock()
 		status, _ := containerStatus(c, st)
-		if status != specs.StateCreated && status != specs.StateRunning {
+		if status != specs.StateCreated && status != specs.StateRunning && status != statePaused {
 			return fmt.Errorf("container %q: container not running", id)
 		}
 		req := controlRequest{Op: opKill, Signal: int(sig), All: ctx.Bool("all")}

@@ -10,11 +10,6 @@ import (
 // registered so containerd and people get a clear refusal, not "unknown
 // command".
 var laterVerbs = []struct{ name, usage string }{
-	{"exec", "run another process in a running container"},
-	{"pause", "suspend every process of a container"},
-	{"resume", "resume a paused container"},
-	{"update", "update a container's resource limits"},
-	{"events", "stream a container's events and statistics"},
 	{"checkpoint", "checkpoint a running container"},
 }
 

@@ -84,6 +84,7 @@ func newApp() *cli.App {
 			specCommand, createCommand, startCommand, stateCommand, killCommand,
 			deleteCommand, runCommand, listCommand, psCommand, doCommand, syscallsCommand,
 			featuresCommand, sandboxCommand, goferCommand,
+			execCommand, execProxyCommand, pauseCommand, resumeCommand, eventsCommand, updateCommand,
 		},
 		// Errors are printed by report, once, in one format.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -7,10 +7,12 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"moat/sentry/fs/dev"
+	"moat/sentry/fs/mqueue"
 	"moat/sentry/fs/proc"
 	"moat/sentry/fs/sys"
 	"moat/sentry/fs/tmpfs"
 	"moat/sentry/kernel"
+	"moat/sentry/kernel/mq"
 	"moat/sentry/vfs"
 )
 
@@ -111,8 +113,8 @@ func goferRootArgs(s *specs.Spec) []string {
 // (proc imports the kernel, so it cannot make it itself; sysfs and
 // devpts are here with it). proc is mounted with the spec's flags:
 // without "ro" it is writable in the VFS sense, so /proc/self/comm and
-// the like take writes as on Linux. devpts is an empty directory: no
-// pseudo-terminals yet (ptmx is ENOENT).
+// the like take writes as on Linux. Each devpts mount is a new instance
+// (newinstance) whose ptmx makes pseudo-terminal pairs.
 func fsTypes() map[string]kernel.FSFactory {
 	return map[string]kernel.FSFactory{
 		"proc": func(k *kernel.Kernel, _ kernel.MountSpec) (vfs.FilesystemImpl, error) {
@@ -121,8 +123,13 @@ func fsTypes() map[string]kernel.FSFactory {
 		"sysfs": func(k *kernel.Kernel, _ kernel.MountSpec) (vfs.FilesystemImpl, error) {
 			return sys.New(k.NumCPU()), nil
 		},
-		"devpts": func(*kernel.Kernel, kernel.MountSpec) (vfs.FilesystemImpl, error) {
-			return dev.NewPts(), nil
+		"devpts": func(_ *kernel.Kernel, m kernel.MountSpec) (vfs.FilesystemImpl, error) {
+			return dev.NewPts(m.Options)
+		},
+		// mqueue shows the sandbox's POSIX message queues (one IPC
+		// namespace per sandbox: every mount shows the same queues).
+		"mqueue": func(k *kernel.Kernel, _ kernel.MountSpec) (vfs.FilesystemImpl, error) {
+			return mqueue.New(mq.For(k)), nil
 		},
 	}
 }

@@ -33,7 +33,7 @@ var psCommand = &cli.Command{
 		}
 		defer c.Unlock()
 		status, pids := containerStatus(c, st)
-		if status != specs.StateRunning && status != specs.StateCreated {
+		if status != specs.StateRunning && status != specs.StateCreated && status != statePaused {
 			return fmt.Errorf("container %q: container not running", id)
 		}
 		if format == "json" {

@@ -17,6 +17,7 @@ import (
 	"moat/platform"
 	"moat/sentry/filter"
 	"moat/sentry/kernel"
+	"moat/sentry/socket/hostinet"
 	"moat/spec"
 	"moat/syscalls"
 )
@@ -162,6 +163,10 @@ func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err erro
 	if err != nil {
 		return nil, err
 	}
+	appFilter, err := specSeccomp(s)
+	if err != nil {
+		return nil, err
+	}
 	cfg := kernel.Config{
 		Platform:       sb.plat,
 		Root:           sb.root,
@@ -174,6 +179,8 @@ func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err erro
 		AdditionalGIDs: s.Process.User.AdditionalGids,
 		Umask:          s.Process.User.Umask,
 		Caps:           caps,
+		NoNewPrivs:     s.Process.NoNewPrivileges,
+		Seccomp:        appFilter,
 		Rlimits:        rlimits,
 		Hostname:       s.Hostname,
 		Table:          syscalls.Table(),
@@ -194,6 +201,14 @@ func setupSandbox(o *options, id, bundle, stateDir string) (_ *sandbox, err erro
 	// than start a container that cannot run.
 	if _, err := k.ResolveExecutable(); err != nil {
 		return nil, err
+	}
+	// A network namespace of the sandbox's own starts with lo down;
+	// bringing it up needs CAP_NET_ADMIN, which the identity switch
+	// drops. (Importing hostinet also registers AF_INET and AF_INET6.)
+	if spec.HasNewNetworkNamespace(s) {
+		if err := hostinet.LoopbackUp(); err != nil {
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
 	}
 	if err := pivotToEmptyRoot(stateDir); err != nil {
 		return nil, err

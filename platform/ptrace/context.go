@@ -21,6 +21,11 @@ const (
 	// padding that aligns the union.
 	siginfoCode = 8
 	siginfoAddr = 16
+	// siginfoSyscall is si_syscall of a seccomp SIGSYS (after
+	// si_call_addr, which is at siginfoAddr).
+	siginfoSyscall = 24
+	// sysSeccomp is SIGSYS's si_code for a seccomp trap (SYS_SECCOMP).
+	sysSeccompCode = 1
 
 	// interruptSignal is sent to a running app thread by Interrupt. Stubs
 	// never see it act: the stop it causes is reported to the tracer and
@@ -58,6 +63,9 @@ type Context struct {
 	// exited is set when Switch saw the process gone (and so reaped it):
 	// its pid may be reused and must not be waited for again.
 	exited atomic.Bool
+	// finalCPU is the CPU time (ns) read just before Release killed the
+	// thread, which CPUTime reports once it is dead.
+	finalCPU atomic.Int64
 
 	// mu guards pidfd against Release closing it under Interrupt.
 	mu    sync.Mutex
@@ -67,6 +75,10 @@ type Context struct {
 	// owning thread touches them.
 	ws unix.WaitStatus
 	si [siginfoSize]byte
+	// vsyscall is set when the last trap was a vsyscall-page call
+	// reported as a system call (see vsyscallTrap): the thread sits in a
+	// signal stop, not a system-call stop.
+	vsyscall bool
 }
 
 var _ platform.Context = (*Context)(nil)
@@ -165,6 +177,10 @@ func (c *Context) run(regs *arch.Registers) (platform.Trap, error) {
 		return platform.Trap{Kind: platform.TrapInterrupted}, nil
 	}
 	fillSegments(regs, &c.initial)
+	if c.vsyscall {
+		c.vsyscall = false
+		clearSyscallNo(regs)
+	}
 	if err := setRegs(c.tid, regs); err != nil {
 		return platform.Trap{}, c.fail("set registers", err)
 	}
@@ -184,6 +200,17 @@ func (c *Context) run(regs *arch.Registers) (platform.Trap, error) {
 			if err := getRegs(c.tid, regs); err != nil {
 				return platform.Trap{}, c.fail("get registers", err)
 			}
+			if c.as.p.ia32 {
+				// An int 0x80 is not a 64-bit call (see int80Fault).
+				a, err := getSyscallArch(c.tid)
+				if err != nil {
+					return platform.Trap{}, c.fail("get system call info", err)
+				}
+				if a == auditArchI386 {
+					int80Fault(regs)
+					return platform.Trap{Kind: platform.TrapFault, Signo: int(unix.SIGSEGV), Code: siKernel}, nil
+				}
+			}
 			return platform.Trap{Kind: platform.TrapSyscall}, nil
 		}
 		if c.ws.TrapCause() > 0 {
@@ -194,6 +221,22 @@ func (c *Context) run(regs *arch.Registers) (platform.Trap, error) {
 		case unix.SIGSEGV, unix.SIGBUS:
 			kind = platform.TrapFault
 		case unix.SIGILL, unix.SIGFPE, unix.SIGTRAP:
+		case unix.SIGSYS:
+			// The stub filter's trap of a vsyscall-page call: report
+			// it as the system call it stands for.
+			if err := getSiginfo(c.tid, &c.si); err != nil {
+				return platform.Trap{}, c.fail("get siginfo", err)
+			}
+			code := int32(binary.LittleEndian.Uint32(c.si[siginfoCode:]))
+			if code != sysSeccompCode || !isVsyscall(binary.LittleEndian.Uint64(c.si[siginfoAddr:])) {
+				continue
+			}
+			if err := getRegs(c.tid, regs); err != nil {
+				return platform.Trap{}, c.fail("get registers", err)
+			}
+			vsyscallRegs(regs, int32(binary.LittleEndian.Uint32(c.si[siginfoSyscall:])))
+			c.vsyscall = true
+			return platform.Trap{Kind: platform.TrapSyscall}, nil
 		case interruptSignal:
 			if !c.interrupt.Swap(false) {
 				continue // left over from an Interrupt already reported.
@@ -261,6 +304,13 @@ func (c *Context) Interrupt() {
 
 // Release kills the thread. It may be called from any goroutine.
 func (c *Context) Release() {
+	// The final CPU time is kept for CPUTime: the sentry folds it into
+	// the task's total after an execve or exit.
+	if !c.dead.Load() {
+		if d, err := c.CPUTime(); err == nil {
+			c.finalCPU.Store(int64(d))
+		}
+	}
 	c.as.mu.Lock()
 	first := c.markDead()
 	if first && c.as.contexts != nil {
@@ -303,9 +353,10 @@ func (c *Context) killAndReap() {
 // thread's stub process has used: its process CPU clock
 // (MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)), which the host lets any
 // process read. It is read on demand (for /proc), never on the trap path.
+// Once the context is released it reports the time read at Release.
 func (c *Context) CPUTime() (time.Duration, error) {
 	if c.dead.Load() {
-		return 0, unix.ESRCH
+		return time.Duration(c.finalCPU.Load()), nil
 	}
 	const cpuclockSched = 2
 	clk := (^int32(c.tid))<<3 | cpuclockSched

@@ -58,6 +58,7 @@ func HostPtraceRequests() []uintptr {
 		unix.PTRACE_SETOPTIONS, unix.PTRACE_GETEVENTMSG, unix.PTRACE_GETSIGINFO,
 		unix.PTRACE_GETREGS, unix.PTRACE_SETREGS, unix.PTRACE_GETREGSET, unix.PTRACE_SETREGSET,
 		unix.PTRACE_PEEKDATA, unix.PTRACE_POKEDATA,
+		unix.PTRACE_GET_SYSCALL_INFO, // int 0x80 detection (see int80Fault)
 	}
 }
 
@@ -95,6 +96,9 @@ type Platform struct {
 	mu     sync.Mutex
 	spaces map[*AddressSpace]struct{}
 	closed bool
+	// ia32 is set when the host may run int 0x80 as an i386 system call
+	// (see hostIA32): each system-call stop is then checked for one.
+	ia32 bool
 	// seq numbers the fds passed to stubs (see AddressSpace.MapFile).
 	// Guarded by the injector (used only on its thread).
 	seq uint64
@@ -116,7 +120,7 @@ func NewWithOptions(opts Options) (*Platform, error) {
 	if err := checkStubLayout(); err != nil {
 		return nil, err
 	}
-	p := &Platform{sock: -1, spaces: map[*AddressSpace]struct{}{}, opts: opts}
+	p := &Platform{sock: -1, spaces: map[*AddressSpace]struct{}{}, opts: opts, ia32: hostIA32()}
 	inj, err := newInjector(p.startZygote)
 	if err != nil {
 		if p.sock >= 0 {

@@ -1,6 +1,8 @@
 package ptrace
 
 import (
+	"os"
+
 	"golang.org/x/sys/unix"
 
 	"moat/platform/arch"
@@ -103,3 +105,85 @@ const (
 
 // errUnsupported is never returned on amd64.
 var errUnsupported error
+
+// The legacy vsyscall page (x86-64): old binaries call gettimeofday, time
+// and getcpu at fixed addresses in it. The host kernel emulates such a
+// call when the page faults (vsyscall=xonly) and runs the caller's seccomp
+// filters on it, which for a stub means the stub's filter would see a host
+// system call and kill the process. The stub filter instead answers
+// SECCOMP_RET_TRAP for any call whose instruction pointer is in the page:
+// the kernel then emulates the ret to the caller (the return address is
+// popped), raises SIGSYS (si_code SYS_SECCOMP, si_syscall the number) and
+// runs nothing; Switch turns that stop into an ordinary system-call trap,
+// so the sentry answers it like the same call made with syscall (the C
+// ABI's first three argument registers are the system call's). With
+// vsyscall=none the page does not exist and the call faults, natively and
+// here alike.
+const (
+	vsyscallPage = 0xffffffffff600000
+	vsyscallMask = 0xfffff000
+)
+
+// vsyscallTrap is the stub filter's prefix that traps vsyscall-page calls.
+func vsyscallTrap() []unix.SockFilter {
+	return []unix.SockFilter{
+		{Code: bpfLdWAbs, K: seccompDataIPHigh},
+		{Code: bpfJeqK, Jt: 0, Jf: 4, K: vsyscallPage >> 32},
+		{Code: bpfLdWAbs, K: seccompDataIPLow},
+		{Code: unix.BPF_ALU | unix.BPF_AND | unix.BPF_K, K: vsyscallMask},
+		{Code: bpfJeqK, Jt: 0, Jf: 1, K: vsyscallPage & 0xffffffff},
+		{Code: bpfRetK, K: unix.SECCOMP_RET_TRAP},
+	}
+}
+
+// isVsyscall reports whether addr, a seccomp SIGSYS's si_call_addr, is in
+// the vsyscall page.
+func isVsyscall(addr uint64) bool { return addr&^0xfff == vsyscallPage }
+
+// vsyscallRegs makes r, stopped after a trapped vsyscall, look like a
+// system-call trap for call nr: the kernel has already emulated the
+// return, and left orig_rax at -1.
+func vsyscallRegs(r *arch.Registers, nr int32) { r.Orig_rax = uint64(nr) }
+
+// clearSyscallNo sets orig_rax to -1 before the thread resumes from the
+// signal stop a vsyscall trap was, so the kernel does not take the result
+// in rax for an interrupted system call to restart.
+func clearSyscallNo(r *arch.Registers) { r.Orig_rax = ^uint64(0) }
+
+// int 0x80 from 64-bit code: on a host with IA32 emulation it enters the
+// i386 system-call table, and under PTRACE_SYSEMU it stops like any
+// system call, with the i386 number in orig_rax and its arguments in
+// rbx, rcx, rdx... The sandbox has no i386 table. It behaves as a kernel
+// without CONFIG_IA32_EMULATION (or booted with ia32_emulation=0) does,
+// where vector 0x80 has no gate: the instruction raises #GP and the
+// thread gets SIGSEGV (si_code SI_KERNEL, si_addr 0) with the
+// instruction pointer on the int. That is also what happens by itself
+// when the host lacks IA32 emulation (the stub faults), so moat answers
+// the same whatever the host.
+
+// hostIA32 reports whether the host kernel has IA32 emulation built in
+// (/proc/sys/abi/vsyscall32 exists only then). It may still be disabled
+// at boot; the check per system call is then wasted but harmless.
+func hostIA32() bool {
+	_, err := os.Stat("/proc/sys/abi/vsyscall32")
+	return err == nil
+}
+
+// auditArchI386 is AUDIT_ARCH_I386.
+const auditArchI386 = unix.AUDIT_ARCH_I386
+
+// int80Len is the length of the int 0x80 instruction (cd 80).
+const int80Len = 2
+
+// siKernel is SI_KERNEL, the si_code of a #GP's SIGSEGV.
+const siKernel = 0x80
+
+// int80Fault turns r, stopped at an i386 system call, into the state of
+// the #GP the int instruction raises on a kernel without IA32 emulation:
+// the instruction pointer back on the instruction, rax as it was, and no
+// system call for the kernel to restart.
+func int80Fault(r *arch.Registers) {
+	r.Rip -= int80Len
+	r.Rax = r.Orig_rax
+	r.Orig_rax = ^uint64(0)
+}

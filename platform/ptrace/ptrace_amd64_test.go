@@ -90,12 +90,20 @@ func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 func TestStubFilter(t *testing.T) {
 	prog := stubFilter()
-	if len(prog) != 4+len(stubAllowed)+2 {
+	pre := len(vsyscallTrap()) + 4
+	if len(prog) != pre+len(stubAllowed)+2 {
 		t.Fatalf("filter has %d instructions", len(prog))
 	}
+	// The vsyscall prefix's misses must land on the architecture check.
+	if miss := 1 + 1 + int(prog[1].Jf); prog[miss].K != seccompDataArch {
+		t.Errorf("vsyscall prefix miss lands on %d", miss)
+	}
+	if miss := 4 + 1 + int(prog[4].Jf); prog[miss].K != seccompDataArch {
+		t.Errorf("vsyscall prefix miss lands on %d", miss)
+	}
 	// Every allow jump must land on the final RET ALLOW.
-	for i, ins := range prog[4 : 4+len(stubAllowed)] {
-		target := 4 + i + 1 + int(ins.Jt)
+	for i, ins := range prog[pre : pre+len(stubAllowed)] {
+		target := pre + i + 1 + int(ins.Jt)
 		if target != len(prog)-1 || prog[target].K != unix.SECCOMP_RET_ALLOW {
 			t.Errorf("allow jump %d lands on %d", i, target)
 		}

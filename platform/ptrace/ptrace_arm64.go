@@ -54,3 +54,22 @@ const (
 	sysSeccomp    = unix.SYS_SECCOMP
 	sysGetpid     = unix.SYS_GETPID
 )
+
+// arm64 has no vsyscall page.
+func vsyscallTrap() []unix.SockFilter { return nil }
+
+func isVsyscall(addr uint64) bool { return false }
+
+func vsyscallRegs(r *arch.Registers, nr int32) {}
+
+func clearSyscallNo(r *arch.Registers) {}
+
+// arm64 has no int 0x80.
+func hostIA32() bool { return false }
+
+const (
+	auditArchI386 = 0
+	siKernel      = 0x80
+)
+
+func int80Fault(r *arch.Registers) {}

@@ -37,6 +37,21 @@ func getEventMsg(pid int, msg *uint64) error {
 	return ptracePtr(unix.PTRACE_GETEVENTMSG, pid, 0, unsafe.Pointer(msg))
 }
 
+// syscallInfoSize is how much of struct ptrace_syscall_info
+// getSyscallArch asks for: op, padding, arch.
+const syscallInfoSize = 8
+
+// getSyscallArch returns the AUDIT_ARCH_* of the system call pid is
+// stopped at (PTRACE_GET_SYSCALL_INFO's arch): AUDIT_ARCH_I386 for an
+// int 0x80 from 64-bit code on a host with IA32 emulation.
+func getSyscallArch(pid int) (uint32, error) {
+	var info [syscallInfoSize]byte
+	if err := ptracePtr(unix.PTRACE_GET_SYSCALL_INFO, pid, syscallInfoSize, unsafe.Pointer(&info)); err != nil {
+		return 0, err
+	}
+	return uint32(info[4]) | uint32(info[5])<<8 | uint32(info[6])<<16 | uint32(info[7])<<24, nil
+}
+
 // getSiginfo reads the siginfo of the signal pid is stopped for.
 func getSiginfo(pid int, si *[siginfoSize]byte) error {
 	return ptracePtr(unix.PTRACE_GETSIGINFO, pid, 0, unsafe.Pointer(si))

@@ -95,6 +95,10 @@ const (
 
 	seccompDataNr   = 0 // offsetof(struct seccomp_data, nr)
 	seccompDataArch = 4 // offsetof(struct seccomp_data, arch)
+	// seccompDataIPLow and seccompDataIPHigh are the halves of
+	// seccomp_data.instruction_pointer.
+	seccompDataIPLow  = 8
+	seccompDataIPHigh = 12
 )
 
 // stubAllowed lists the host calls a stub may make once its filter is in:
@@ -105,15 +109,16 @@ var stubAllowed = []uint32{
 	sysMmap, sysMunmap, sysMprotect, sysClone, sysRecvmsg, sysClose,
 }
 
-// stubFilter builds the stub's seccomp program by hand: check the
-// architecture, then allow the listed numbers, then kill the process.
+// stubFilter builds the stub's seccomp program by hand: trap the legacy
+// vsyscall page's calls (vsyscallTrap), check the architecture, then
+// allow the listed numbers, then kill the process.
 func stubFilter() []unix.SockFilter {
-	prog := []unix.SockFilter{
+	prog := append(vsyscallTrap(), []unix.SockFilter{
 		{Code: bpfLdWAbs, K: seccompDataArch},
 		{Code: bpfJeqK, Jt: 1, Jf: 0, K: auditArch},
 		{Code: bpfRetK, K: unix.SECCOMP_RET_KILL_PROCESS},
 		{Code: bpfLdWAbs, K: seccompDataNr},
-	}
+	}...)
 	for i, nr := range stubAllowed {
 		// On a match, jump to the ALLOW at the end: skip the remaining
 		// comparisons and the KILL.

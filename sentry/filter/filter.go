@@ -91,11 +91,27 @@ var amd64Only = []string{"epoll_wait", "epoll_create", "arch_prctl", "pipe", "du
 var allowedIoctls = []uint64{
 	unix.TCGETS, unix.TCSETS, unix.TCSETSW, unix.TCSETSF, unix.TIOCGWINSZ, unix.TIOCSWINSZ,
 	unix.TIOCGPGRP, unix.TIOCINQ, fionbio, fioclex, fionclex,
+	// Queue sizes of host inet sockets (SIOCINQ is TIOCINQ).
+	unix.SIOCOUTQ,
+	// tcflush, tcflow, tcdrain and tcsendbreak of the app on a host
+	// terminal stdio (sentry/fs/host/ioctl.go): they act on that
+	// terminal's queues only.
+	unix.TCFLSH, unix.TCXONC, unix.TCSBRK, tcsbrkp,
+}
+
+// InterfaceQueries are the netdevice(7) ioctls hostinet passes to a host
+// socket: reading an interface's name, index, flags, addresses, MTU and
+// hardware address, and the interface list. No SIOCS* (setting) request.
+var InterfaceQueries = []uint64{
+	unix.SIOCGIFCONF, unix.SIOCGIFNAME, unix.SIOCGIFINDEX, unix.SIOCGIFFLAGS,
+	unix.SIOCGIFADDR, unix.SIOCGIFNETMASK, unix.SIOCGIFBRDADDR, unix.SIOCGIFMTU,
+	unix.SIOCGIFHWADDR,
 }
 
 // Generic ioctl numbers (asm-generic/ioctls.h, the same on amd64 and
 // arm64) that x/sys/unix does not export.
 const (
+	tcsbrkp  = 0x5425
 	fionbio  = 0x5421
 	fionclex = 0x5450
 	fioclex  = 0x5451
@@ -112,4 +128,53 @@ var allowedFcntls = []uint64{
 var allowedPrctls = []uint64{
 	unix.PR_GET_NAME, unix.PR_SET_NAME, unix.PR_GET_DUMPABLE, unix.PR_SET_VMA,
 	unix.PR_GET_NO_NEW_PRIVS, unix.PR_CAPBSET_READ,
+}
+
+// SockOpt is one socket option: a setsockopt level and name.
+type SockOpt struct{ Level, Name int }
+
+// SetSockOpts are the options the sentry may set on its host inet
+// sockets (sentry/socket/hostinet, which refuses any other with
+// ENOPROTOOPT before asking the host). Options that need a capability
+// the sentry lacks (SO_BINDTODEVICE, SO_MARK, SO_DEBUG, IP_TRANSPARENT)
+// or that act on raw packets are absent.
+var SetSockOpts = []SockOpt{
+	{unix.SOL_SOCKET, unix.SO_REUSEADDR}, {unix.SOL_SOCKET, unix.SO_REUSEPORT},
+	{unix.SOL_SOCKET, unix.SO_KEEPALIVE}, {unix.SOL_SOCKET, unix.SO_RCVBUF},
+	{unix.SOL_SOCKET, unix.SO_SNDBUF}, {unix.SOL_SOCKET, unix.SO_BROADCAST},
+	{unix.SOL_SOCKET, unix.SO_LINGER}, {unix.SOL_SOCKET, unix.SO_OOBINLINE},
+	{unix.SOL_SOCKET, unix.SO_RCVLOWAT}, {unix.SOL_SOCKET, unix.SO_PRIORITY},
+	{unix.SOL_SOCKET, unix.SO_RCVTIMEO_OLD}, {unix.SOL_SOCKET, unix.SO_SNDTIMEO_OLD},
+	{unix.SOL_SOCKET, unix.SO_RCVTIMEO_NEW}, {unix.SOL_SOCKET, unix.SO_SNDTIMEO_NEW},
+	{unix.SOL_SOCKET, unix.SO_TIMESTAMP_OLD}, {unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_OLD},
+	{unix.SOL_SOCKET, unix.SO_TIMESTAMP_NEW}, {unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_NEW},
+	{unix.SOL_SOCKET, unix.SO_PASSCRED},
+	{unix.IPPROTO_TCP, unix.TCP_NODELAY}, {unix.IPPROTO_TCP, unix.TCP_MAXSEG},
+	{unix.IPPROTO_TCP, unix.TCP_CORK}, {unix.IPPROTO_TCP, unix.TCP_KEEPIDLE},
+	{unix.IPPROTO_TCP, unix.TCP_KEEPINTVL}, {unix.IPPROTO_TCP, unix.TCP_KEEPCNT},
+	{unix.IPPROTO_TCP, unix.TCP_SYNCNT}, {unix.IPPROTO_TCP, unix.TCP_LINGER2},
+	{unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT}, {unix.IPPROTO_TCP, unix.TCP_WINDOW_CLAMP},
+	{unix.IPPROTO_TCP, unix.TCP_QUICKACK}, {unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT},
+	{unix.IPPROTO_TCP, unix.TCP_FASTOPEN}, {unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT},
+	{unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT}, {unix.IPPROTO_TCP, unix.TCP_CONGESTION},
+	{unix.IPPROTO_UDP, unix.UDP_CORK},
+	{unix.IPPROTO_IP, unix.IP_TOS}, {unix.IPPROTO_IP, unix.IP_TTL},
+	{unix.IPPROTO_IP, unix.IP_RECVERR}, {unix.IPPROTO_IP, unix.IP_PKTINFO},
+	{unix.IPPROTO_IP, unix.IP_RECVTOS}, {unix.IPPROTO_IP, unix.IP_RECVTTL},
+	{unix.IPPROTO_IP, unix.IP_MTU_DISCOVER}, {unix.IPPROTO_IP, unix.IP_FREEBIND},
+	{unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT},
+	{unix.IPPROTO_IP, unix.IP_MULTICAST_TTL}, {unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP},
+	{unix.IPPROTO_IP, unix.IP_MULTICAST_IF}, {unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP},
+	{unix.IPPROTO_IP, unix.IP_DROP_MEMBERSHIP},
+	{unix.IPPROTO_IPV6, unix.IPV6_V6ONLY}, {unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS},
+	{unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS}, {unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP},
+	{unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF}, {unix.IPPROTO_IPV6, unix.IPV6_ADD_MEMBERSHIP},
+	{unix.IPPROTO_IPV6, unix.IPV6_DROP_MEMBERSHIP}, {unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO},
+	{unix.IPPROTO_IPV6, unix.IPV6_TCLASS}, {unix.IPPROTO_IPV6, unix.IPV6_RECVTCLASS},
+	{unix.IPPROTO_IPV6, unix.IPV6_RECVERR}, {unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER},
+	{unix.IPPROTO_IPV6, unix.IPV6_RECVHOPLIMIT},
+	// NETLINK_ROUTE: event groups (readable without privilege) and the
+	// extended-ack and strict-check modes iproute2 asks for.
+	{unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP}, {unix.SOL_NETLINK, unix.NETLINK_DROP_MEMBERSHIP},
+	{unix.SOL_NETLINK, unix.NETLINK_EXT_ACK}, {unix.SOL_NETLINK, unix.NETLINK_GET_STRICT_CHK},
 }

@@ -112,7 +112,7 @@ func addConditional(f *seccomp.ScmpFilter, native seccomp.ScmpArch, uncond map[s
 	}
 	// A thread of this process, nothing else: no fork, no new namespace.
 	rules = append(rules, rule{"clone", 0, seccomp.CompareMaskedEqual, []uint64{^uint64(threadOptional), threadFlags}})
-	for _, req := range allowedIoctls {
+	for _, req := range append(allowedIoctls, InterfaceQueries...) {
 		rules = append(rules, rule{"ioctl", 1, seccomp.CompareEqual, []uint64{req}})
 	}
 	for _, cmd := range allowedFcntls {
@@ -136,6 +136,9 @@ func addConditional(f *seccomp.ScmpFilter, native seccomp.ScmpArch, uncond map[s
 	self := uint64(unix.Getpid())
 	rules = append(rules, rule{"kill", 0, seccomp.CompareEqual, []uint64{self}})
 	rules = append(rules, rule{"tgkill", 0, seccomp.CompareEqual, []uint64{self}})
+	if err := addInetRules(f, native, uncond); err != nil {
+		return err
+	}
 	for _, r := range rules {
 		if uncond[r.name] {
 			continue
@@ -169,6 +172,79 @@ func addRule(f *seccomp.ScmpFilter, native seccomp.ScmpArch, name string, act se
 	}
 	if err != nil {
 		return fmt.Errorf("sentry filter: rule for %s: %w", name, err)
+	}
+	return nil
+}
+
+// addInetRules allows what sentry/socket/hostinet needs to give the
+// application AF_INET and AF_INET6 sockets on the host (each rule is the
+// AND of its conditions):
+//   - socket(AF_INET or AF_INET6, SOCK_STREAM or SOCK_DGRAM with only
+//     SOCK_NONBLOCK|SOCK_CLOEXEC added, protocol 0), and AF_NETLINK
+//     with NETLINK_ROUTE (SOCK_RAW or SOCK_DGRAM): never raw IP, packet,
+//     other netlink or AF_UNIX sockets on the host;
+//   - bind and connect with an address length of 12, 16 or 28
+//     (sockaddr_nl, sockaddr_in, sockaddr_in6): the address itself is in
+//     memory the filter cannot read; the length keeps most AF_UNIX names
+//     out should the sentry be steered into binding one of its own Unix
+//     sockets;
+//   - listen (on a descriptor the sentry holds);
+//   - setsockopt for the level and name pairs of SetSockOpts only.
+func addInetRules(f *seccomp.ScmpFilter, native seccomp.ScmpArch, uncond map[string]bool) error {
+	type cond struct {
+		arg uint
+		op  seccomp.ScmpCompareOp
+		v   []uint64
+	}
+	var rules [][]cond
+	names := []string{}
+	add := func(name string, cs ...cond) {
+		names = append(names, name)
+		rules = append(rules, cs)
+	}
+	typeMask := ^uint64(unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC)
+	for _, fam := range []uint64{unix.AF_INET, unix.AF_INET6} {
+		for _, typ := range []uint64{unix.SOCK_STREAM, unix.SOCK_DGRAM} {
+			add("socket",
+				cond{0, seccomp.CompareEqual, []uint64{fam}},
+				cond{1, seccomp.CompareMaskedEqual, []uint64{typeMask, typ}},
+				cond{2, seccomp.CompareEqual, []uint64{0}})
+		}
+	}
+	// NETLINK_ROUTE sockets for route and address dumps (hostinet
+	// sends only read requests on them).
+	for _, typ := range []uint64{unix.SOCK_RAW, unix.SOCK_DGRAM} {
+		add("socket",
+			cond{0, seccomp.CompareEqual, []uint64{unix.AF_NETLINK}},
+			cond{1, seccomp.CompareMaskedEqual, []uint64{typeMask, typ}},
+			cond{2, seccomp.CompareEqual, []uint64{unix.NETLINK_ROUTE}})
+	}
+	for _, name := range []string{"bind", "connect"} {
+		for _, l := range []uint64{12, 16, 28} {
+			add(name, cond{2, seccomp.CompareEqual, []uint64{l}})
+		}
+	}
+	add("listen")
+	for _, o := range SetSockOpts {
+		add("setsockopt",
+			cond{1, seccomp.CompareEqual, []uint64{uint64(o.Level)}},
+			cond{2, seccomp.CompareEqual, []uint64{uint64(o.Name)}})
+	}
+	for i, name := range names {
+		if uncond[name] {
+			continue
+		}
+		var conds []seccomp.ScmpCondition
+		for _, c := range rules[i] {
+			sc, err := seccomp.MakeCondition(c.arg, c.op, c.v...)
+			if err != nil {
+				return fmt.Errorf("sentry filter: %s condition: %w", name, err)
+			}
+			conds = append(conds, sc)
+		}
+		if err := addRule(f, native, name, seccomp.ActAllow, conds); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -77,8 +77,36 @@ func child(mode string) int {
 		unix.Syscall(unix.SYS_IOCTL, 0, unix.TIOCSPGRP, uintptr(unsafe.Pointer(&pgrp)))
 	case "prctl-dumpable":
 		unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
-	case "socket":
-		unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	case "socket-unix":
+		unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	case "socket-raw":
+		unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+	case "socket-packet":
+		unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM, 0)
+	case "socket-proto":
+		// Only protocol 0: the sentry picks TCP or UDP by type.
+		unix.Socket(unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP)
+	case "setsockopt-mark":
+		fd, _ := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, 1)
+	case "bind-unix":
+		fd, _ := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+		var sa [110]byte
+		sa[0] = unix.AF_UNIX
+		unix.Syscall(unix.SYS_BIND, uintptr(fd), uintptr(unsafe.Pointer(&sa[0])), uintptr(len(sa)))
+	case "inet":
+		// What hostinet does: these must all get through.
+		fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			fmt.Println("socket:", err)
+			return 5
+		}
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		unix.Bind(fd, &unix.SockaddrInet6{})
+		unix.Listen(fd, 1)
+		unix.Connect(fd, &unix.SockaddrInet6{Port: 1})
+		unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
 	case "setuid":
 		unix.RawSyscall(unix.SYS_SETUID, 0, 0, 0)
 	case "clone3":
@@ -154,7 +182,8 @@ func TestForbiddenCallsKill(t *testing.T) {
 	for _, mode := range []string{
 		"openat", "execve", "mount", "fork",
 		"ptrace-traceme", "ptrace-seize", "kill-other", "tgkill-other",
-		"ioctl-tiocsti", "ioctl-tiocspgrp", "prctl-dumpable", "socket", "setuid",
+		"ioctl-tiocsti", "ioctl-tiocspgrp", "prctl-dumpable", "setuid",
+		"socket-unix", "socket-raw", "socket-packet", "socket-proto", "setsockopt-mark", "bind-unix",
 	} {
 		t.Run(mode, func(t *testing.T) {
 			out, ws := runChild(t, mode)
@@ -168,7 +197,7 @@ func TestForbiddenCallsKill(t *testing.T) {
 // TestAllowedCallsLive checks the calls the rules allow do get through,
 // so the kill cases above fail for the argument, not the call.
 func TestAllowedCallsLive(t *testing.T) {
-	for _, mode := range []string{"ptrace-attach", "kill-other-sigkill", "kill-self"} {
+	for _, mode := range []string{"ptrace-attach", "kill-other-sigkill", "kill-self", "inet"} {
 		t.Run(mode, func(t *testing.T) {
 			out, ws := runChild(t, mode)
 			if ws.ExitStatus() != 0 || !strings.Contains(out, "survived "+mode) {

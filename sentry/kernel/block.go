@@ -11,6 +11,9 @@ import (
 // does not block arrives or it must exit (EINTR). Pipes, eventfds and
 // poll sleep here, so a signal's kick wakes them at once.
 func (t *Task) Block(ch <-chan struct{}, deadline time.Time) error {
+	// A paused sandbox completes no blocking call: the caller retries
+	// only after Resume.
+	defer t.k.pause.wait(t)
 	forever := deadline.IsZero()
 	for {
 		if t.interrupted() {

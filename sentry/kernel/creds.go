@@ -24,6 +24,12 @@ type Credentials struct {
 	// prctl(PR_CAPBSET_READ)); Ambient are the capabilities kept across
 	// an execve of an unprivileged program. Neither grows.
 	Bounding, Ambient CapSet
+	// Securebits are prctl(PR_SET_SECUREBITS)'s flags (SECBIT_*):
+	// KEEP_CAPS keeps the permitted set across a setuid away from root
+	// (cleared by execve), NO_SETUID_FIXUP turns fixCaps off, NOROOT
+	// stops execve granting root its capabilities, NO_CAP_AMBIENT_RAISE
+	// forbids raising ambient capabilities; each has a lock bit above it.
+	Securebits uint32
 	// fs is what vfs permission checks use (fsuid, fsgid, groups).
 	fs vfs.Creds
 }
@@ -96,7 +102,7 @@ func (c *Credentials) WithCaps(s CapSets) *Credentials {
 
 // sync recomputes the vfs view after a change.
 func (c *Credentials) sync() {
-	c.fs = vfs.Creds{UID: c.FSUID, GID: c.FSGID, Groups: c.Groups}
+	c.fs = vfs.Creds{UID: c.FSUID, GID: c.FSGID, Groups: c.Groups, Caps: uint64(c.Effective), HasCaps: true}
 }
 
 // VFS returns the credentials path walks and permission checks run with.

@@ -1,6 +1,10 @@
 package kernel
 
-import "golang.org/x/sys/unix"
+import (
+	"moat/sentry/vfs"
+
+	"golang.org/x/sys/unix"
+)
 
 // NoID is (uid_t)-1: "leave this id unchanged" in setre*id and setres*id.
 const NoID = ^uint32(0)
@@ -251,9 +255,15 @@ func (c *Credentials) SetCaps(eff, perm, inh CapSet) (*Credentials, error) {
 // drops the effective set, one coming back to 0 regains the permitted
 // set. The fs capabilities then follow the fsuid.
 func (c *Credentials) fixCaps(old *Credentials) {
+	if c.Securebits&SecbitNoSetuidFixup != 0 {
+		return
+	}
 	wasRoot := old.RealUID == 0 || old.EffectiveUID == 0 || old.SavedUID == 0
 	if wasRoot && c.RealUID != 0 && c.EffectiveUID != 0 && c.SavedUID != 0 {
-		c.Permitted, c.Effective, c.Ambient = 0, 0, 0
+		if c.Securebits&SecbitKeepCaps == 0 {
+			c.Permitted = 0
+		}
+		c.Effective, c.Ambient = 0, 0
 	}
 	if old.EffectiveUID == 0 && c.EffectiveUID != 0 {
 		c.Effective = 0
@@ -266,6 +276,9 @@ func (c *Credentials) fixCaps(old *Credentials) {
 
 // fixFSCaps makes the fs capabilities follow an fsuid change.
 func (c *Credentials) fixFSCaps(old *Credentials) {
+	if c.Securebits&SecbitNoSetuidFixup != 0 {
+		return
+	}
 	if old.FSUID == 0 && c.FSUID != 0 {
 		c.Effective &^= capFSMask
 	}
@@ -325,7 +338,7 @@ func (c *Credentials) SetAmbient(cap int, raise bool) (*Credentials, error) {
 		return nil, unix.EINVAL
 	}
 	bit := CapSet(1) << cap
-	if raise && (c.Permitted&bit == 0 || c.Inheritable&bit == 0) {
+	if raise && (c.Permitted&bit == 0 || c.Inheritable&bit == 0 || c.Securebits&SecbitNoCapAmbientRaise != 0) {
 		return nil, unix.EPERM
 	}
 	n := c.clone()
@@ -344,4 +357,92 @@ func (c *Credentials) ClearAmbient() *Credentials {
 	n.Ambient = 0
 	n.sync()
 	return n
+}
+
+// Securebits (linux/securebits.h): each flag has its lock one bit up.
+const (
+	SecbitNoroot            = 1 << 0
+	SecbitNoSetuidFixup     = 1 << 2
+	SecbitKeepCaps          = 1 << 4
+	SecbitNoCapAmbientRaise = 1 << 6
+	secureAllBits           = SecbitNoroot | SecbitNoSetuidFixup | SecbitKeepCaps | SecbitNoCapAmbientRaise
+	secureAllLocks          = secureAllBits << 1
+)
+
+// SetSecurebits implements prctl(PR_SET_SECUREBITS) as commoncap does:
+// EPERM without CAP_SETPCAP, for a change to a locked flag, for clearing
+// a lock, or for an unknown bit.
+func (c *Credentials) SetSecurebits(bits uint32) (*Credentials, error) {
+	old := c.Securebits
+	if (old^bits)&((old&secureAllLocks)>>1) != 0 || old&secureAllLocks&^bits != 0 ||
+		bits&^(secureAllLocks|secureAllBits) != 0 || !c.HasCap(CapSetpcap) {
+		return nil, unix.EPERM
+	}
+	n := c.clone()
+	n.Securebits = bits
+	n.sync()
+	return n, nil
+}
+
+// SetKeepCaps implements prctl(PR_SET_KEEPCAPS): EPERM once the flag is
+// locked.
+func (c *Credentials) SetKeepCaps(keep bool) (*Credentials, error) {
+	if c.Securebits&(SecbitKeepCaps<<1) != 0 {
+		return nil, unix.EPERM
+	}
+	n := c.clone()
+	if keep {
+		n.Securebits |= SecbitKeepCaps
+	} else {
+		n.Securebits &^= SecbitKeepCaps
+	}
+	n.sync()
+	return n, nil
+}
+
+// ForExec returns the credentials after an execve, by capabilities(7)'s
+// rules for a file without capabilities or set-id bits (the sandbox
+// honours neither): the saved and fs ids become the effective ones; a
+// root real or effective uid (unless SECBIT_NOROOT) gets permitted =
+// bounding | inheritable | ambient, and an effective root also
+// effective = permitted; anyone else keeps only the ambient set
+// (permitted = effective = ambient). With no_new_privs the permitted set
+// cannot grow. SECBIT_KEEP_CAPS is cleared.
+func (c *Credentials) ForExec(noNewPrivs bool) *Credentials {
+	n := c.clone()
+	n.SavedUID, n.FSUID = n.EffectiveUID, n.EffectiveUID
+	n.SavedGID, n.FSGID = n.EffectiveGID, n.EffectiveGID
+	root := c.Securebits&SecbitNoroot == 0 && (c.EffectiveUID == 0 || c.RealUID == 0)
+	if root {
+		n.Permitted = (c.Bounding | c.Inheritable | c.Ambient) & AllCaps
+	} else {
+		n.Permitted = c.Ambient
+	}
+	if noNewPrivs {
+		n.Permitted &= c.Permitted
+	}
+	if root && c.EffectiveUID == 0 {
+		n.Effective = n.Permitted
+	} else {
+		n.Effective = n.Ambient & n.Permitted
+	}
+	n.Ambient &= n.Permitted
+	n.Securebits &^= SecbitKeepCaps
+	n.sync()
+	return n
+}
+
+// ForAccess returns the credentials access(2) and faccessat(2) without
+// AT_EACCESS check with, as the kernel's access_override_creds makes
+// them: the real uid and gid, and (unless SECBIT_NO_SETUID_FIXUP) the
+// permitted capabilities for a real root, none for anyone else.
+func (c *Credentials) ForAccess() *vfs.Creds {
+	caps := c.Effective
+	if c.Securebits&SecbitNoSetuidFixup == 0 {
+		caps = 0
+		if c.RealUID == 0 {
+			caps = c.Permitted
+		}
+	}
+	return &vfs.Creds{UID: c.RealUID, GID: c.RealGID, Groups: c.Groups, Caps: uint64(caps), HasCaps: true}
 }

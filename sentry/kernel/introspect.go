@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"sort"
-	"time"
 
 	"moat/sentry/fs/proc"
 	"moat/sentry/loader"
@@ -138,12 +137,12 @@ func (p procThread) Status() (proc.Status, bool) {
 	if t.tid == tg.pid {
 		// The leader stands for the process: its CPU time is every
 		// thread's (Linux sums them in /proc/[pid]/stat).
-		s.UserTime = tg.cpuTime()
+		s.UserTime, s.SystemTime = tg.CPUTimes()
 	} else {
 		s.StartTime = t.start
-		s.UserTime = t.cpuTime()
+		s.UserTime, s.SystemTime = t.CPUTimes()
 	}
-	s.State = 'S'
+	s.State = t.procState()
 	s.Comm = t.Comm()
 	cr := t.Credentials()
 	s.UIDs = [4]uint32{cr.RealUID, cr.EffectiveUID, cr.SavedUID, cr.VFS().UID}
@@ -155,20 +154,6 @@ func (p procThread) Status() (proc.Status, bool) {
 	s.SigPnd, s.SigBlk = uint64(t.pending), uint64(t.mask)
 	t.sigMu.Unlock()
 	return s, true
-}
-
-// cpuTime sums the CPU time of tg's live threads. It is all reported as
-// user time: the host clock does not split the stub's user and system
-// time, and the sentry's own work for the process is not counted.
-func (tg *ThreadGroup) cpuTime() time.Duration {
-	tg.mu.Lock()
-	tasks := append([]*Task(nil), tg.tasks...)
-	tg.mu.Unlock()
-	var d time.Duration
-	for _, t := range tasks {
-		d += t.cpuTime()
-	}
-	return d
 }
 
 // lastComm is the name a zombie shows: its leader's, which is gone, so

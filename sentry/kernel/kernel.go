@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"moat/platform/arch"
+	"moat/sentry/kernel/tty"
 	"moat/sentry/mm"
 	"moat/sentry/vfs"
 
@@ -56,6 +57,8 @@ type Kernel struct {
 	started    bool
 	// done is closed when init has exited and every task is gone.
 	done chan struct{}
+	// cttys are the sessions' controlling terminals by SID (sessions_tty.go).
+	cttys map[int32]tty.Terminal
 
 	// unknownMu guards unknownSeen, the numbers already logged as missing
 	// from the table.
@@ -78,6 +81,12 @@ type Kernel struct {
 
 	// straceMu serialises --strace lines of concurrent tasks.
 	straceMu sync.Mutex
+
+	// pause stops every task for Pause until Resume (pause.go).
+	pause pauseGate
+
+	// ext holds per-sandbox state of packages above the kernel (ext.go).
+	ext sync.Map
 }
 
 // New checks cfg and returns a kernel that has not started anything.

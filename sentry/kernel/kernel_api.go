@@ -16,6 +16,7 @@ import (
 	"moat/platform"
 	"moat/platform/arch"
 	"moat/sentry/fs/tmpfs"
+	"moat/sentry/seccomp"
 	"moat/sentry/vfs"
 
 	"golang.org/x/sys/unix"
@@ -120,6 +121,12 @@ type Config struct {
 	// (process.capabilities); nil means uid 0 has every capability and
 	// other uids none, with a full bounding set.
 	Caps *CapSets
+	// NoNewPrivs sets the init process's no_new_privs bit
+	// (process.noNewPrivileges).
+	NoNewPrivs bool
+	// Seccomp, when not nil, is installed on the init process before its
+	// first instruction (linux.seccomp, compiled by seccomp.FromSpec).
+	Seccomp seccomp.Filter
 	// Rlimits override the init process's default resource limits
 	// (process.rlimits), by RLIMIT_* number. New fails on a resource out
 	// of range or a soft limit above the hard one.

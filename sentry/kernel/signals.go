@@ -62,7 +62,7 @@ const (
 	actTerminate defaultAction = iota
 	actCore                    // terminate "with core dump": moat writes no core
 	actIgnore
-	actStop // treated as ignore until job control exists
+	actStop // a group stop (job_control.go)
 	actContinue
 )
 
@@ -94,7 +94,7 @@ func (a *SigAction) ignored(sig unix.Signal) bool {
 		return true
 	case SIG_DFL:
 		d := defaultActionOf(sig)
-		return d == actIgnore || d == actStop || d == actContinue
+		return d == actIgnore || d == actContinue
 	}
 	return false
 }
@@ -199,8 +199,19 @@ type SigInfo struct {
 	UID uint32
 	// Status is SIGCHLD's si_status: the exit code or the signal.
 	Status int32
-	// Addr is si_addr for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP.
+	// Addr is si_addr for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP,
+	// and si_call_addr for a seccomp SIGSYS.
 	Addr uint64
+	// Errno, Syscall and Arch are a seccomp SIGSYS's si_errno, si_syscall
+	// and si_arch (task_seccomp.go).
+	Errno, Syscall int32
+	Arch           uint32
+	// timer is the POSIX timer whose signal this is (si_code SI_TIMER):
+	// Encode asks it for si_tid, si_overrun and si_value.
+	timer *posixTimer
+	// raw is the siginfo an application gave rt_sigqueueinfo or
+	// rt_tgsigqueueinfo, delivered as it is but for si_signo.
+	raw *[SigInfoSize]byte
 	// outside marks a signal sent from outside the sandbox (the
 	// runtime's kill, from the parent PID namespace): the container's
 	// init cannot ignore SIGKILL and SIGSTOP from there.
@@ -234,6 +245,21 @@ func (info *SigInfo) Encode(b []byte) {
 	le := binary.LittleEndian
 	le.PutUint32(b[0:], uint32(info.Signo))
 	le.PutUint32(b[8:], uint32(info.Code))
+	if info.timer != nil {
+		info.timer.dequeued(b)
+		return
+	}
+	if info.raw != nil {
+		copy(b[4:SigInfoSize], info.raw[4:])
+		return
+	}
+	if unix.Signal(info.Signo) == unix.SIGSYS && info.Code == SYS_SECCOMP {
+		le.PutUint32(b[4:], uint32(info.Errno))
+		le.PutUint64(b[16:], info.Addr)
+		le.PutUint32(b[24:], uint32(info.Syscall))
+		le.PutUint32(b[28:], info.Arch)
+		return
+	}
 	switch unix.Signal(info.Signo) {
 	case unix.SIGSEGV, unix.SIGBUS, unix.SIGILL, unix.SIGFPE, unix.SIGTRAP:
 		if info.Code > 0 {

@@ -36,6 +36,8 @@ type Task struct {
 	// cpu is the context's CPU clock for /proc (nil: none), set with ctx
 	// by setContext and read from other goroutines.
 	cpu atomic.Pointer[cpuClock]
+	// cpuAcct is the task's CPU accounting (task_cputime.go).
+	cpuAcct taskCPU
 
 	// mm, fds and fs are the task's memory, descriptor table and
 	// file-system context, shared per clone's CLONE_VM, CLONE_FILES and
@@ -67,6 +69,19 @@ type Task struct {
 	mask        SigSet
 	pending     SigSet
 	pendingInfo [NumSignals]SigInfo
+
+	// sched is the recorded scheduling state (task_sched.go).
+	sched taskSched
+
+	// ctl is the prctl and seccomp state (task_control.go).
+	ctl taskControl
+
+	// stopParked is set while the thread is parked for its process's
+	// group stop (job_control.go); guarded by ThreadGroup.mu.
+	stopParked bool
+	// restart is the restart_syscall continuation of a call interrupted
+	// with ERESTART_RESTARTBLOCK (nil: none); the task's goroutine only.
+	restart RestartBlock
 
 	// wake has room for one token: sent when a signal or exit needs the
 	// task while it blocks in the sentry (nanosleep, futex).
@@ -245,6 +260,8 @@ func (t *Task) leaving() bool {
 // signal the task does not block arrives or it must exit: then it returns
 // EINTR. deadline is on the monotonic clock.
 func (t *Task) BlockUntil(deadline time.Time) error {
+	// As in Block: a paused sandbox completes no sleep.
+	defer t.k.pause.wait(t)
 	forever := deadline.IsZero()
 	for {
 		if t.interrupted() {
@@ -302,6 +319,7 @@ func (t *Task) run(started chan<- error) {
 // loop runs the application: Switch, handle the trap, repeat.
 func (t *Task) loop() {
 	for {
+		t.k.pause.wait(t)
 		if t.leaving() {
 			return
 		}
@@ -334,7 +352,14 @@ func (t *Task) syscall() {
 	tab := t.k.table
 	var ret uintptr
 	var err error
-	if nr < uintptr(len(tab.Table)) && (tab.Table[nr].Fn != nil || tab.Table[nr].Support == Refused) {
+	var filtered bool
+	if sc := t.ctl.seccomp.Load(); sc != nil {
+		// Seccomp decides before dispatch; without it this is the only cost.
+		ret, err, filtered = t.seccompDecide(sc, nr, args)
+	}
+	if filtered {
+		// The filter gave the result (or ended the thread).
+	} else if nr < uintptr(len(tab.Table)) && (tab.Table[nr].Fn != nil || tab.Table[nr].Support == Refused) {
 		e := &tab.Table[nr]
 		if e.Fn == nil {
 			err = e.Errno

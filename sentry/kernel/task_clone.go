@@ -202,6 +202,8 @@ func (t *Task) Clone(a CloneArgs) (int32, error) {
 	}
 	k.tasks[tid] = c
 	k.mu.Unlock()
+	t.inheritSched(c)
+	t.inheritControl(c, f&CLONE_THREAD == 0)
 
 	// The TID stores happen before the child runs, as in the kernel.
 	var b [4]byte

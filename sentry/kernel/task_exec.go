@@ -59,7 +59,9 @@ func (t *Task) Execve(a ExecArgs) error {
 		return ErrNoReturn
 	}
 
-	// The point of no return: the old image goes.
+	// The point of no return: the old image goes, and with it the
+	// process's POSIX timers (exit_itimers in begin_new_exec).
+	t.tg.deletePosixTimers()
 	old := t.mm
 	t.releaseMM()
 	t.ctx.Release()
@@ -87,6 +89,7 @@ func (t *Task) Execve(a ExecArgs) error {
 	t.altStack = SignalStack{}
 	t.robustList, t.robustLen = 0, 0
 	t.SetComm([]byte(path.Base(filename)))
+	t.execControl()
 	t.regs.StartThread(entry, sp)
 	k.mu.Lock()
 	t.tg.execed = true

@@ -61,6 +61,7 @@ func (k *Kernel) taskGone(t *Task) {
 		t.fds.decUsers()
 	}
 
+	t.retireCPU()
 	tg := t.tg
 	tg.mu.Lock()
 	for i, o := range tg.tasks {
@@ -78,6 +79,10 @@ func (k *Kernel) taskGone(t *Task) {
 	status := tg.status
 	execer := tg.execer
 	tg.mu.Unlock()
+	if !last {
+		// A group stop may have waited for this thread only.
+		tg.threadLeftStop(t)
+	}
 
 	k.mu.Lock()
 	if k.tasks[t.tid] == t {
@@ -85,6 +90,8 @@ func (k *Kernel) taskGone(t *Task) {
 		delete(k.tasks, t.tid)
 	}
 	var others []*ThreadGroup
+	var orphans []int32
+	var onExit func(ExitStatus)
 	if last {
 		if tg == k.init {
 			delete(k.groups, tg.pid)
@@ -96,13 +103,26 @@ func (k *Kernel) taskGone(t *Task) {
 				}
 			}
 		} else {
+			children := make([]*ThreadGroup, 0, len(tg.children))
+			for c := range tg.children {
+				children = append(children, c)
+			}
 			k.reparentLocked(tg)
 			k.notifyParentLocked(tg, status, t.Credentials().RealUID, t.startFailed)
+			orphans = k.orphanedStoppedGroupsLocked(tg, children)
+			onExit = tg.onExit
 		}
 	}
 	allGone := k.initDone && len(k.tasks) == 0
 	k.mu.Unlock()
+	if last {
+		tg.exitWatch.fire()
+		k.sessionLeaderExited(tg)
+	}
 
+	// Process groups this exit orphaned with stopped members get SIGHUP
+	// and SIGCONT.
+	k.hangUpOrphans(orphans)
 	if execer != nil {
 		// An execve waits for the other threads to be gone.
 		execer.notify()
@@ -111,6 +131,11 @@ func (k *Kernel) taskGone(t *Task) {
 	// namespace, every remaining process is killed.
 	for _, o := range others {
 		o.exitGroup(ExitStatus{Signal: unix.SIGKILL})
+	}
+	if onExit != nil {
+		// Before done closes: whoever waits for a spawned process hears
+		// of its end before the sandbox's.
+		onExit(status)
 	}
 	if allGone {
 		close(k.done)
@@ -122,13 +147,14 @@ func (k *Kernel) taskGone(t *Task) {
 //
 // Preconditions: k.mu is locked.
 func (k *Kernel) reparentLocked(tg *ThreadGroup) {
-	reaper := k.init
-	if reaper == nil || k.initDone {
-		reaper = nil
-	}
+	// The nearest PR_SET_CHILD_SUBREAPER ancestor, else init.
+	reaper := k.childReaperLocked(tg)
 	for c := range tg.children {
 		delete(tg.children, c)
 		c.parent = reaper
+		if !c.zombie {
+			k.sendPdeathSigLocked(tg, c)
+		}
 		if reaper == nil {
 			if c.zombie {
 				delete(k.groups, c.pid)
@@ -156,6 +182,7 @@ func (k *Kernel) notifyParentLocked(tg *ThreadGroup, status ExitStatus, uid uint
 	tg.lastUID = uid
 	// Timers die with the process: no SIGALRM for a zombie.
 	tg.stopRealTimer()
+	tg.stopTimers()
 	p := tg.parent
 	if p == nil || silent {
 		k.reapLocked(tg)
@@ -167,7 +194,7 @@ func (k *Kernel) notifyParentLocked(tg *ThreadGroup, status ExitStatus, uid uint
 			info.Code, info.Status = CLD_KILLED, int32(status.Signal)
 		}
 		info.UID = uid
-		p.sendSignal(info)
+		p.notifyParentJobControlLocked(p.queueSignal(info))
 	}
 	if tg.exitSignal == unix.SIGCHLD && p.autoReaps() {
 		k.reapLocked(tg)
@@ -256,11 +283,57 @@ func (t *Task) WaitRequestForPID(pid int32, options uint32) WaitRequest {
 	return WaitRequest{Which: WaitPGID, ID: -pid, Options: options}
 }
 
-// WaitResult is a reaped (or, with WNOWAIT, peeked at) child.
+// What a wait reports about a child (WaitResult.Kind).
+const (
+	// WaitExited: the child ended (Status).
+	WaitExited = iota
+	// WaitStopped: the child stopped with signal Stop (WUNTRACED).
+	WaitStopped
+	// WaitContinued: SIGCONT resumed the child (WCONTINUED).
+	WaitContinued
+)
+
+// WaitResult is a reaped (or, with WNOWAIT, peeked at) child, or one
+// that stopped or continued.
 type WaitResult struct {
 	PID    int32
 	UID    uint32
+	Kind   int
 	Status ExitStatus
+	// Stop is the signal that stopped the child (WaitStopped).
+	Stop unix.Signal
+}
+
+// WaitStatus encodes the result the way wait4's *wstatus holds it:
+// exit code or signal, 0x7f | sig<<8 for a stop, 0xffff for a continue.
+func (r WaitResult) WaitStatus() uint32 {
+	switch r.Kind {
+	case WaitStopped:
+		return 0x7f | uint32(r.Stop)<<8
+	case WaitContinued:
+		return 0xffff
+	}
+	return r.Status.WaitStatus()
+}
+
+// SigInfo is the siginfo_t waitid fills in for the result (all zero
+// for no child, WNOHANG).
+func (r WaitResult) SigInfo() SigInfo {
+	if r.PID == 0 {
+		return SigInfo{}
+	}
+	info := SigInfo{Signo: int32(unix.SIGCHLD), PID: r.PID, UID: r.UID}
+	switch {
+	case r.Kind == WaitStopped:
+		info.Code, info.Status = CLD_STOPPED, int32(r.Stop)
+	case r.Kind == WaitContinued:
+		info.Code, info.Status = CLD_CONTINUED, int32(unix.SIGCONT)
+	case r.Status.Signal != 0:
+		info.Code, info.Status = CLD_KILLED, int32(r.Status.Signal)
+	default:
+		info.Code, info.Status = CLD_EXITED, int32(r.Status.Code)
+	}
+	return info
 }
 
 // WaitStatus encodes s the way wait4's *wstatus holds it.
@@ -271,20 +344,26 @@ func (s ExitStatus) WaitStatus() uint32 {
 	return uint32(s.Code&0xff) << 8
 }
 
-// Wait implements wait4 and waitid for exited children (stopped and
-// continued children are never reported: there is no job control). It
-// returns the child, or a zero result with WNOHANG when no child has
-// exited yet; ECHILD when no child matches; ERESTARTSYS when a signal
-// interrupts the wait.
+// Wait implements wait4 and waitid: a child that exited (WEXITED, reaped
+// unless WNOWAIT), stopped (WSTOPPED/WUNTRACED) or continued
+// (WCONTINUED), each stop and continue reported once unless WNOWAIT. It
+// returns the child, or a zero result with WNOHANG when none is ready;
+// ECHILD when no child matches; ERESTARTSYS when a signal interrupts the
+// wait.
 func (t *Task) Wait(req WaitRequest) (WaitResult, error) {
 	k := t.k
 	tg := t.tg
 	for {
 		k.mu.Lock()
 		res, found, any := k.findZombieLocked(tg, req)
+		if found && res.kind != WaitExited {
+			k.mu.Unlock()
+			return res.result, nil
+		}
 		if found {
 			if req.Options&WNOWAIT == 0 {
 				k.reapLocked(res.tg)
+				tg.addChildCPU(res.tg)
 			}
 			k.mu.Unlock()
 			return WaitResult{PID: res.tg.pid, UID: res.uid, Status: res.tg.status}, nil
@@ -312,14 +391,19 @@ func (t *Task) Wait(req WaitRequest) (WaitResult, error) {
 	}
 }
 
-// zombieMatch is a child a wait found.
+// zombieMatch is a child a wait found: an exited one (tg, uid) or, for
+// another kind, the result to report (already consumed unless WNOWAIT).
 type zombieMatch struct {
-	tg  *ThreadGroup
-	uid uint32
+	tg     *ThreadGroup
+	uid    uint32
+	kind   int
+	result WaitResult
 }
 
-// findZombieLocked looks for an exited child of tg matching req. any
-// reports whether some child (exited or not) matches at all.
+// findZombieLocked looks for a child of tg matching req that exited, or
+// stopped or continued when req asks for those (Linux's
+// wait_consider_task order). any reports whether some child matches at
+// all.
 //
 // Preconditions: k.mu is locked.
 func (k *Kernel) findZombieLocked(tg *ThreadGroup, req WaitRequest) (m zombieMatch, found, any bool) {
@@ -328,11 +412,44 @@ func (k *Kernel) findZombieLocked(tg *ThreadGroup, req WaitRequest) (m zombieMat
 			continue
 		}
 		any = true
-		if c.zombie && req.Options&WEXITED != 0 {
-			return zombieMatch{tg: c, uid: c.lastUID}, true, true
+		if c.zombie {
+			if req.Options&WEXITED != 0 {
+				return zombieMatch{tg: c, uid: c.lastUID}, true, true
+			}
+			continue
+		}
+		if r, ok := c.jobControlWaitLocked(req.Options); ok {
+			return zombieMatch{tg: c, kind: r.Kind, result: r}, true, true
 		}
 	}
 	return zombieMatch{}, false, any
+}
+
+// jobControlWaitLocked reports a stop (WSTOPPED) or continue
+// (WCONTINUED) of c not yet waited for, and consumes it unless WNOWAIT.
+//
+// Preconditions: c.k.mu is locked.
+func (c *ThreadGroup) jobControlWaitLocked(options uint32) (WaitResult, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var uid uint32
+	if len(c.tasks) > 0 {
+		uid = c.tasks[0].Credentials().RealUID
+	}
+	consume := options&WNOWAIT == 0
+	if options&WSTOPPED != 0 && c.waitStopped && c.stopped {
+		if consume {
+			c.waitStopped = false
+		}
+		return WaitResult{PID: c.pid, UID: uid, Kind: WaitStopped, Stop: c.stopSig}, true
+	}
+	if options&WCONTINUED != 0 && c.waitContinued {
+		if consume {
+			c.waitContinued = false
+		}
+		return WaitResult{PID: c.pid, UID: uid, Kind: WaitContinued}, true
+	}
+	return WaitResult{}, false
 }
 
 // waitMatches applies wait's pid and __WCLONE/__WALL selection to child c.

@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"golang.org/x/sys/unix"
+
+	"moat/sentry/vfs"
 )
 
 // Restart codes a handler returns (as unix.Errno) when a signal interrupts
@@ -16,8 +18,8 @@ const (
 	ERESTARTNOINTR = unix.Errno(513)
 	// ERESTARTNOHAND: restart unless a handler runs.
 	ERESTARTNOHAND = unix.Errno(514)
-	// ERESTART_RESTARTBLOCK: as ERESTARTNOHAND here (there is no
-	// restart_syscall block; the call restarts from the start).
+	// ERESTART_RESTARTBLOCK: as ERESTARTNOHAND, but the restart runs
+	// restart_syscall with the task's RestartBlock (restart.go).
 	ERESTART_RESTARTBLOCK = unix.Errno(516)
 )
 
@@ -32,7 +34,13 @@ func (t *Task) SendSignal(sig unix.Signal, sender *Task) {
 	if sig == 0 || !ValidSignal(sig) {
 		return
 	}
-	info := userSigInfo(sig, SI_TKILL, sender)
+	t.sendSignalInfo(userSigInfo(sig, SI_TKILL, sender))
+}
+
+// sendSignalInfo queues info for this thread (tkill, tgkill,
+// rt_tgsigqueueinfo) and wakes it.
+func (t *Task) sendSignalInfo(info SigInfo) {
+	sig := unix.Signal(info.Signo)
 	if sig == unix.SIGKILL {
 		t.tg.mu.Lock()
 		ignored := t.tg.initIgnoresLocked(sig, &info)
@@ -48,19 +56,25 @@ func (t *Task) SendSignal(sig unix.Signal, sender *Task) {
 		tg.mu.Unlock()
 		return
 	}
+	note := tg.prepareSignalLocked(sig)
 	act := tg.actions[sig-1]
-	if tg.initIgnoresLocked(sig, &info) {
-		tg.mu.Unlock()
-		return
-	}
 	t.sigMu.Lock()
 	blocked := t.mask&SigBit(sig) != 0
+	if !blocked && tg.initIgnoresLocked(sig, &info) {
+		// (A blocked one stays pending for sigtimedwait or a signalfd.)
+		t.sigMu.Unlock()
+		tg.mu.Unlock()
+		tg.notifyParentJobControl(note)
+		return
+	}
 	if (!act.ignored(sig) || blocked) && t.pending&SigBit(sig) == 0 {
 		t.pending |= SigBit(sig)
 		t.pendingInfo[sig-1] = info
 	}
 	t.sigMu.Unlock()
 	tg.mu.Unlock()
+	tg.notifyParentJobControl(note)
+	tg.sigQueue.Notify(vfs.EventIn | vfs.EventRdNorm)
 	t.kick()
 }
 
@@ -126,6 +140,8 @@ func (t *Task) deliverSignals() {
 	restartable := t.sysReturn
 	t.sysReturn = false
 	for {
+		// A group stop parks the thread before it takes anything else.
+		t.doGroupStop()
 		info, act := t.takeForHandler()
 		if info.Signo == 0 {
 			break
@@ -138,13 +154,22 @@ func (t *Task) deliverSignals() {
 		if act.ignored(sig) {
 			continue
 		}
+		if act.Handler == SIG_DFL && t.tg.initIgnores(sig, &info) {
+			// Queued while blocked; init still ignores its default.
+			continue
+		}
 		if act.Handler == SIG_DFL {
 			switch defaultActionOf(sig) {
 			case actTerminate, actCore:
 				t.tg.exitGroup(ExitStatus{Signal: sig})
 				return
 			case actStop:
-				t.k.warnOnce("job control is not supported; a stop signal is ignored", "signal", sig.String())
+				// Terminal stops are discarded in an orphaned process
+				// group (nobody could continue it), SIGSTOP never.
+				if sig != unix.SIGSTOP && t.currentPgrpOrphaned() {
+					continue
+				}
+				t.startGroupStop(sig)
 			}
 			continue
 		}
@@ -238,7 +263,15 @@ func (t *Task) restartOrEINTR(act *SigAction) {
 		return
 	}
 	switch unix.Errno(-ret) {
-	case ERESTARTNOHAND, ERESTART_RESTARTBLOCK:
+	case ERESTART_RESTARTBLOCK:
+		if act != nil {
+			t.restart = nil
+			t.regs.SetReturn(negErrno(unix.EINTR))
+			return
+		}
+		t.rewindToRestartSyscall()
+		return
+	case ERESTARTNOHAND:
 		if act != nil {
 			t.regs.SetReturn(negErrno(unix.EINTR))
 			return

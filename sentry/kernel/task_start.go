@@ -24,13 +24,17 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // regular file. It returns the absolute path, or an error naming the
 // command ("exec: \"foo\": executable file not found in $PATH").
 func (k *Kernel) ResolveExecutable() (string, error) {
-	name := k.cfg.Args[0]
-	c := k.creds.VFS()
+	return k.resolveExecutable(k.creds.VFS(), k.cfg.Args[0], k.cfg.Env, k.cfg.Cwd)
+}
+
+// resolveExecutable is ResolveExecutable for any program: name looked up
+// with env's PATH relative to cwd, checked with credentials c.
+func (k *Kernel) resolveExecutable(c *vfs.Creds, name string, env []string, cwd string) (string, error) {
 	root := k.vfs.Root()
 	if strings.Contains(name, "/") {
 		p := name
 		if !path.IsAbs(p) {
-			p = path.Join(k.cfg.Cwd, p)
+			p = path.Join(cwd, p)
 		}
 		if err := k.checkExecutable(c, root, p); err != nil {
 			return "", fmt.Errorf("exec: %q: %w", name, err)
@@ -38,7 +42,7 @@ func (k *Kernel) ResolveExecutable() (string, error) {
 		return p, nil
 	}
 	search := defaultPath
-	for _, kv := range k.cfg.Env {
+	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
 			search = v
 		}
@@ -49,7 +53,7 @@ func (k *Kernel) ResolveExecutable() (string, error) {
 		}
 		p := path.Join(dir, name)
 		if !path.IsAbs(p) {
-			p = path.Join(k.cfg.Cwd, p)
+			p = path.Join(cwd, p)
 		}
 		if k.checkExecutable(c, root, p) == nil {
 			return p, nil
@@ -127,10 +131,11 @@ func (k *Kernel) startInit() error {
 		rlimits:    initRlimits(k.cfg.Rlimits),
 	}
 	fds := NewFDTable()
-	if err := k.installStdio(fds); err != nil {
+	if err := k.installStdio(fds, k.cfg.Stdio); err != nil {
 		fds.CloseAll()
 		return err
 	}
+	k.adoptStdioTerminal(tg, fds)
 	as, err := k.cfg.Platform.NewAddressSpace()
 	if err != nil {
 		fds.CloseAll()
@@ -145,6 +150,11 @@ func (k *Kernel) startInit() error {
 	}
 
 	t := k.newTask(tg, 1)
+	if err := t.initControl(); err != nil {
+		fds.CloseAll()
+		m.Release()
+		return err
+	}
 	t.mm = m
 	k.mmGet(m)
 	t.fds = fds
@@ -175,11 +185,11 @@ func (k *Kernel) newTask(tg *ThreadGroup, tid int32) *Task {
 	return t
 }
 
-// installStdio makes the configured host descriptors fds 0, 1 and 2. Each
+// installStdio makes the host descriptors stdio fds 0, 1 and 2. Each
 // is duplicated so the files own their descriptors, whatever the
-// configuration shares (stdout and stderr are often the same).
-func (k *Kernel) installStdio(fds *FDTable) error {
-	for i, hfd := range k.cfg.Stdio {
+// caller shares (stdout and stderr are often the same).
+func (k *Kernel) installStdio(fds *FDTable, stdio [3]int) error {
+	for i, hfd := range stdio {
 		flags, err := host.Flags(hfd)
 		if err != nil {
 			return fmt.Errorf("stdio fd %d: %w", i, err)
@@ -227,6 +237,8 @@ func (k *Kernel) load(tg *ThreadGroup, m *mm.MemoryManager, c *Credentials, exe 
 		GID:        c.RealGID,
 		EGID:       c.EffectiveGID,
 		StackLimit: stackLimit,
+		// personality(ADDR_NO_RANDOMIZE) (task_sched.go).
+		NoRandomize: tg.noRandomize(),
 	})
 	if err != nil {
 		return 0, 0, err

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"moat/sentry/fs/proc"
+	"moat/sentry/vfs"
 
 	"golang.org/x/sys/unix"
 )
@@ -45,6 +46,16 @@ type ThreadGroup struct {
 	exec atomic.Pointer[proc.Exec]
 	// realTimer is ITIMER_REAL (itimer.go), with a lock of its own.
 	realTimer realTimer
+	// exitWatch wakes pidfds when the last thread exits (exit_watch.go).
+	exitWatch exitWatch
+	// ctl is the process's prctl state (task_control.go).
+	ctl processControl
+	// timers holds the CPU accounting, CPU itimers and POSIX timers
+	// (task_cputime.go, timer_*.go), with locks of their own.
+	timers tgTimers
+	// onExit, set before the process runs and fixed, is called with its
+	// status when a process started by Spawn (no parent) ends.
+	onExit func(ExitStatus)
 
 	// mu guards the fields below and the tasks' membership; lock order:
 	// Kernel.mu before ThreadGroup.mu before Task.sigMu.
@@ -66,6 +77,19 @@ type ThreadGroup struct {
 	// execer is the task running execve: the other threads must leave
 	// (de_thread) without ending the process.
 	execer *Task
+	// Job control (job_control.go): a group stop in progress or in
+	// effect, whether every thread has parked, the signal that stopped
+	// the process, and the stop and continue not yet reported to wait.
+	stopPending   bool
+	stopped       bool
+	stopSig       unix.Signal
+	waitStopped   bool
+	waitContinued bool
+
+	// sigQueue is notified when a signal is queued for the process or a
+	// thread of it (signalfd); its lock is a leaf, taken after mu is
+	// released.
+	sigQueue vfs.WaitQueue
 }
 
 // PID returns the thread group's ID in the sandbox's PID namespace.
@@ -150,17 +174,22 @@ func (tg *ThreadGroup) exitGroup(status ExitStatus) {
 // stays pending until the action changes or the mask does). A standard
 // signal already pending is not queued twice.
 func (tg *ThreadGroup) sendSignal(info SigInfo) {
+	tg.notifyParentJobControl(tg.queueSignal(info))
+}
+
+// queueSignal is sendSignal without the parent's notification of a
+// SIGCONT that ended a stop: it returns that notification, for the
+// caller to send once it may take Kernel.mu (or with
+// notifyParentJobControlLocked if it holds it).
+func (tg *ThreadGroup) queueSignal(info SigInfo) (note jobNote) {
 	sig := unix.Signal(info.Signo)
 	tg.mu.Lock()
 	if tg.exiting && tg.execer == nil {
 		tg.mu.Unlock()
-		return
+		return note
 	}
+	note = tg.prepareSignalLocked(sig)
 	act := tg.actions[sig-1]
-	if tg.initIgnoresLocked(sig, &info) {
-		tg.mu.Unlock()
-		return
-	}
 	var target *Task
 	blockedEverywhere := true
 	for _, t := range tg.tasks {
@@ -174,9 +203,11 @@ func (tg *ThreadGroup) sendSignal(info SigInfo) {
 			}
 		}
 	}
-	if act.ignored(sig) && !blockedEverywhere {
+	// A blocked signal is never discarded at generation, not even by
+	// init (Linux's sig_ignored): sigtimedwait or a signalfd may take it.
+	if !blockedEverywhere && (act.ignored(sig) || tg.initIgnoresLocked(sig, &info)) {
 		tg.mu.Unlock()
-		return
+		return note
 	}
 	if tg.pending&SigBit(sig) == 0 {
 		tg.pending |= SigBit(sig)
@@ -186,11 +217,13 @@ func (tg *ThreadGroup) sendSignal(info SigInfo) {
 	if sig == unix.SIGKILL {
 		// SIGKILL acts at once on every thread, whatever it blocks.
 		tg.exitGroup(ExitStatus{Signal: sig})
-		return
+		return note
 	}
+	tg.sigQueue.Notify(vfs.EventIn | vfs.EventRdNorm)
 	if target != nil {
 		target.kick()
 	}
+	return note
 }
 
 // takeSignal dequeues the lowest-numbered signal pending for t (thread-
@@ -214,10 +247,14 @@ func (tg *ThreadGroup) takeSignal(t *Task) (SigInfo, SigAction) {
 	return SigInfo{}, SigAction{}
 }
 
-// hasDeliverable reports whether t has a pending signal it does not block.
+// hasDeliverable reports whether t has a pending signal it does not
+// block, or must park for a group stop (so blocking calls give up).
 func (tg *ThreadGroup) hasDeliverable(t *Task) bool {
 	tg.mu.Lock()
 	defer tg.mu.Unlock()
+	if tg.stopPending && !t.stopParked {
+		return true
+	}
 	t.sigMu.Lock()
 	defer t.sigMu.Unlock()
 	return (t.pending|tg.pending)&^t.mask != 0

@@ -21,7 +21,7 @@ func ChmodAnon(c *Creds, f *File, mode uint32) error {
 		return unix.EPERM
 	}
 	mode &= 0o7777
-	if mode&unix.S_ISGID != 0 && !isRoot(c) && !inGroup(c, a.GID) {
+	if mode&unix.S_ISGID != 0 && !c.Capable(CapFsetid) && !inGroup(c, a.GID) {
 		mode &^= unix.S_ISGID
 	}
 	return ino.(WritableInode).SetAttr(AttrChange{Mask: SetMode, Mode: mode})

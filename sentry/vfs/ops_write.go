@@ -58,7 +58,7 @@ func (v *VFS) Chmod(c *Creds, loc Location, mode uint32) error {
 		return unix.EOPNOTSUPP
 	}
 	mode &= 0o7777
-	if mode&unix.S_ISGID != 0 && !isRoot(c) && !inGroup(c, a.GID) {
+	if mode&unix.S_ISGID != 0 && !c.Capable(CapFsetid) && !inGroup(c, a.GID) {
 		mode &^= unix.S_ISGID
 	}
 	return v.setattr(loc, AttrChange{Mask: SetMode, Mode: mode})
@@ -100,7 +100,7 @@ func (v *VFS) Chown(c *Creds, loc Location, uid, gid int64) error {
 		ch.Mask |= SetGID
 		ch.GID = uint32(gid)
 	}
-	if !isRoot(c) {
+	if !c.Capable(CapChown) {
 		if ch.Mask&SetUID != 0 && (c.UID != a.UID || ch.UID != a.UID) {
 			return unix.EPERM
 		}

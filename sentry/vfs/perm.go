@@ -10,17 +10,32 @@ const (
 	MayRead  = 4
 )
 
-// permitted reports whether c may access a file with attributes a in the
-// ways may asks. UID 0 passes read and write checks and searches
-// directories as CAP_DAC_OVERRIDE allows, but executing a non-directory
-// still needs some x bit.
-func permitted(c *Creds, a InodeAttr, may uint32) bool {
-	if c.UID == 0 {
-		if may&MayExec == 0 || a.Mode&unix.S_IFMT == unix.S_IFDIR {
-			return true
-		}
-		return a.Mode&0o111 != 0
+// Capabilities the VFS checks (linux/capability.h numbers).
+const (
+	CapChown         = 0
+	CapDACOverride   = 1
+	CapDACReadSearch = 2
+	CapFowner        = 3
+	CapFsetid        = 4
+)
+
+// Capable reports whether c holds capability cap: from c.Caps when the
+// credentials carry capabilities (a task's: the effective set, in which
+// the fs capabilities already follow the fsuid), else by uid 0.
+func (c *Creds) Capable(cap int) bool {
+	if c.HasCaps {
+		return c.Caps&(1<<cap) != 0
 	}
+	return c.UID == 0
+}
+
+// permitted reports whether c may access a file with attributes a in the
+// ways may asks, as the kernel's generic_permission does: the mode bits
+// of the owner, the group or others decide, then CAP_DAC_READ_SEARCH
+// overrides reading any file and searching or reading a directory, and
+// CAP_DAC_OVERRIDE overrides everything except executing a non-directory
+// without any execute bit.
+func permitted(c *Creds, a InodeAttr, may uint32) bool {
 	var bits uint32
 	switch {
 	case c.UID == a.UID:
@@ -30,7 +45,22 @@ func permitted(c *Creds, a InodeAttr, may uint32) bool {
 	default:
 		bits = a.Mode & 7
 	}
-	return may&^bits == 0
+	if may&^bits == 0 {
+		return true
+	}
+	if a.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if may&MayWrite == 0 && c.Capable(CapDACReadSearch) {
+			return true
+		}
+		return c.Capable(CapDACOverride)
+	}
+	if may == MayRead && c.Capable(CapDACReadSearch) {
+		return true
+	}
+	if may&MayExec == 0 || a.Mode&0o111 != 0 {
+		return c.Capable(CapDACOverride)
+	}
+	return false
 }
 
 func inGroup(c *Creds, gid uint32) bool {

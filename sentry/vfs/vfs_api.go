@@ -24,6 +24,12 @@ import (
 type Creds struct {
 	UID, GID uint32
 	Groups   []uint32
+	// Caps are the effective capabilities permission checks consult
+	// (bit n for CAP_* number n) when HasCaps is set. Without HasCaps
+	// (the sentry's own rights, tests) uid 0 has every capability and
+	// other uids none. See perm.go.
+	Caps    uint64
+	HasCaps bool
 	// Caller is the task on whose behalf the call runs (a *kernel.Task),
 	// for the few file systems whose answers depend on it (proc's self);
 	// nil when unknown, and then /proc/self does not resolve.

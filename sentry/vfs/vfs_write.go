@@ -28,13 +28,9 @@ func newOwner(c *Creds, parent InodeAttr) Owner {
 	return o
 }
 
-// isRoot reports whether c has the capabilities root has (CAP_FOWNER,
-// CAP_CHOWN, CAP_FSETID, CAP_DAC_OVERRIDE): the sandbox's uid 0.
-func isRoot(c *Creds) bool { return c.UID == 0 }
-
 // owns reports whether c owns a file with attributes a or may act as its
-// owner (inode_owner_or_capable).
-func owns(c *Creds, a InodeAttr) bool { return isRoot(c) || c.UID == a.UID }
+// owner with CAP_FOWNER (inode_owner_or_capable).
+func owns(c *Creds, a InodeAttr) bool { return c.Capable(CapFowner) || c.UID == a.UID }
 
 // createTarget resolves path for creating a name in its parent (mkdir,
 // mknod, symlink, link's new name): EEXIST when the name exists, EROFS on
@@ -146,7 +142,7 @@ func (v *VFS) create(c *Creds, r walkResult, path string, flags int, mode uint32
 	}
 	owner := newOwner(c, pa)
 	mode &= 0o7777
-	if mode&unix.S_ISGID != 0 && !isRoot(c) && !inGroup(c, owner.GID) {
+	if mode&unix.S_ISGID != 0 && !c.Capable(CapFsetid) && !inGroup(c, owner.GID) {
 		mode &^= unix.S_ISGID
 	}
 	fsFlags := flags &^ (unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_TRUNC | unix.O_DIRECTORY)
@@ -175,7 +171,7 @@ func (v *VFS) mayDelete(c *Creds, parent Location, d *Dentry, isDir bool) error 
 		return unix.EACCES
 	}
 	da := d.attrs()
-	if pa.Mode&unix.S_ISVTX != 0 && !isRoot(c) && c.UID != da.UID && c.UID != pa.UID {
+	if pa.Mode&unix.S_ISVTX != 0 && !c.Capable(CapFowner) && c.UID != da.UID && c.UID != pa.UID {
 		return unix.EPERM
 	}
 	if isDir {

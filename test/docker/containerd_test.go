@@ -43,7 +43,7 @@ func TestContainerdRun(t *testing.T) {
 	}
 }
 
-// TestContainerdLifecycle: run -d, task ps, exec (refused), kill TERM
+// TestContainerdLifecycle: run -d, task ps, exec, pause/resume, kill TERM
 // (ignored by a handler-less init), kill KILL, delete.
 func TestContainerdLifecycle(t *testing.T) {
 	e := needEnv(t)
@@ -59,8 +59,18 @@ func TestContainerdLifecycle(t *testing.T) {
 	if r := e.ctr("task", "ps", id); r.Exit != 0 || len(strings.Fields(r.Stdout)) < 4 {
 		t.Errorf("ctr task ps: want the sandbox's processes, got %v", r)
 	}
-	if r := e.ctr("task", "exec", "--exec-id", "x", id, "echo", "hi"); r.Exit == 0 || !strings.Contains(r.Stderr, "exec is not supported yet") {
-		t.Errorf("ctr task exec: want the refusal, got %v", r)
+	if r := e.ctr("task", "exec", "--exec-id", "x", id, "sh", "-c", "echo hi; exit 3"); r.Exit != 3 || r.Stdout != "hi\n" {
+		t.Errorf("ctr task exec: want hi and exit 3, got %v", r)
+	}
+	if r := e.ctr("task", "pause", id); r.Exit != 0 {
+		t.Errorf("ctr task pause: %v", r)
+	} else if st := e.taskStatus(t, id); st != "PAUSED" {
+		t.Errorf("after pause: task %s, want PAUSED", st)
+	}
+	if r := e.ctr("task", "resume", id); r.Exit != 0 {
+		t.Errorf("ctr task resume: %v", r)
+	} else if st := e.taskStatus(t, id); st != "RUNNING" {
+		t.Errorf("after resume: task %s, want RUNNING", st)
 	}
 	if r := e.ctr("task", "kill", "--signal", "TERM", id); r.Exit != 0 {
 		t.Fatalf("ctr task kill TERM: %v", r)

@@ -41,11 +41,17 @@ var Links = [][2]string{
 type Drivers struct{}
 
 // OpenDevice opens the character device rdev. Block devices and numbers
-// without a driver fail with ENXIO, as on Linux; /dev/tty fails with
-// ENXIO too, since no sandbox process has a controlling terminal yet.
+// without a driver fail with ENXIO, as on Linux; /dev/tty opens as a
+// CurrentTTY placeholder.
 func (Drivers) OpenDevice(mode uint32, rdev uint64, flags int) (vfs.FileImpl, error) {
 	if mode&unix.S_IFMT != unix.S_IFCHR {
 		return nil, unix.ENXIO
+	}
+	if rdev == unix.Mkdev(5, 0) {
+		// /dev/tty: the opener's controlling terminal, which only the
+		// system-call layer knows; it swaps this for the terminal (or
+		// fails with ENXIO).
+		return CurrentTTY{}, nil
 	}
 	k, ok := kindOf(rdev)
 	if !ok {
@@ -157,3 +163,42 @@ func (d *File) MapsAnonymous() bool { return d.kind == kindZero }
 
 // Release implements vfs.FileImpl.
 func (d *File) Release() {}
+
+// CurrentTTY is what opening /dev/tty (5:0) gives the file system: a
+// placeholder the open system call replaces with a new open file of the
+// caller's controlling terminal. Used as a file, it fails with ENXIO.
+type CurrentTTY struct{}
+
+// Read implements vfs.FileImpl.
+func (CurrentTTY) Read(*vfs.File, []byte) (int, error) { return 0, unix.ENXIO }
+
+// Write implements vfs.FileImpl.
+func (CurrentTTY) Write(*vfs.File, []byte) (int, error) { return 0, unix.ENXIO }
+
+// PRead implements vfs.FileImpl.
+func (CurrentTTY) PRead(*vfs.File, []byte, int64) (int, error) { return 0, unix.ENXIO }
+
+// PWrite implements vfs.FileImpl.
+func (CurrentTTY) PWrite(*vfs.File, []byte, int64) (int, error) { return 0, unix.ENXIO }
+
+// Seek implements vfs.FileImpl.
+func (CurrentTTY) Seek(*vfs.File, int64, int) (int64, error) { return 0, unix.ESPIPE }
+
+// Stat implements vfs.FileImpl.
+func (CurrentTTY) Stat(*vfs.File) (unix.Stat_t, error) {
+	return (&File{rdev: unix.Mkdev(5, 0), mode: unix.S_IFCHR | 0o666}).Stat(nil)
+}
+
+// Getdents implements vfs.FileImpl.
+func (CurrentTTY) Getdents(*vfs.File, []byte) (int, error) { return 0, unix.ENOTDIR }
+
+// Ioctl implements vfs.FileImpl.
+func (CurrentTTY) Ioctl(*vfs.File, uintptr, uintptr, vfs.IOContext) (uintptr, error) {
+	return 0, unix.ENXIO
+}
+
+// HostFD implements vfs.FileImpl.
+func (CurrentTTY) HostFD() int { return -1 }
+
+// Release implements vfs.FileImpl.
+func (CurrentTTY) Release() {}

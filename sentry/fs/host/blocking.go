@@ -8,28 +8,27 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pollInterval bounds how late a task blocked on a host descriptor
-// notices a signal or its exit: the wait is a ppoll of this length,
-// repeated. (Waking on the task's own notification would need an eventfd
-// per task; this is the simple first version.)
-const pollInterval = 50 * time.Millisecond
+// unwatchedInterval bounds how late a task blocked on a host descriptor
+// the notifier could not watch notices a signal. Such descriptors
+// (regular files, /dev/null) are always ready, so the loop below only
+// runs for a descriptor whose epoll registration failed for some other
+// reason.
+const unwatchedInterval = 50 * time.Millisecond
 
-// wait blocks until fd is ready for events or in is interrupted (EINTR).
-// Readiness is checked first, so data already there is returned even
-// with a signal pending, as Linux does.
-func (h *file) wait(events int16, in vfs.Interruptible) error {
-	fds := [1]unix.PollFd{{Fd: int32(h.fd), Events: events}}
-	ts := unix.NsecToTimespec(int64(pollInterval))
+// wait blocks until the descriptor is ready for events or in is
+// interrupted (EINTR). Readiness is checked first, so data already there
+// is returned even with a signal pending, as Linux does.
+func (h *file) wait(events vfs.EventMask, in vfs.Interruptible) error {
+	if h.notified {
+		return WaitFD(h.fd, &h.queue, events, in, time.Time{})
+	}
 	for {
-		n, err := unix.Ppoll(fds[:], &ts, nil)
-		if err != nil && err != unix.EINTR {
-			return errnoOf(err)
-		}
-		if n > 0 {
+		if FDReadiness(h.fd, events) != 0 {
 			return nil
 		}
-		if in.Interrupted() {
-			return unix.EINTR
+		err := vfs.Block(in, nil, time.Now().Add(unwatchedInterval))
+		if err != nil && err != unix.ETIMEDOUT {
+			return err
 		}
 	}
 }
@@ -43,7 +42,7 @@ func (h *file) ReadInterruptible(f *vfs.File, dst []byte, in vfs.Interruptible) 
 		return h.Read(f, dst)
 	}
 	for {
-		if err := h.wait(unix.POLLIN, in); err != nil {
+		if err := h.wait(vfs.EventIn, in); err != nil {
 			return 0, err
 		}
 		n, err := h.Read(f, dst)
@@ -59,7 +58,7 @@ func (h *file) WriteInterruptible(f *vfs.File, src []byte, in vfs.Interruptible)
 		return h.Write(f, src)
 	}
 	for {
-		if err := h.wait(unix.POLLOUT, in); err != nil {
+		if err := h.wait(vfs.EventOut, in); err != nil {
 			return 0, err
 		}
 		n, err := h.Write(f, src)

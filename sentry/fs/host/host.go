@@ -1,11 +1,13 @@
 // Package host wraps host descriptors the sentry was given (the
 // container's standard streams) as open files that read and write them
-// directly.
+// directly, and owns the sentry's one watcher of host descriptor
+// readiness (notify.go), which host sockets use too.
 package host
 
 import (
 	"fmt"
 
+	"moat/sentry/kernel/tty"
 	"moat/sentry/vfs"
 
 	"golang.org/x/sys/unix"
@@ -18,6 +20,10 @@ type file struct {
 	// file or block device redirected to the container); pipes, ttys
 	// and sockets are not, and pread/pwrite/lseek fail with ESPIPE.
 	seekable bool
+	// notified is whether the notifier watches fd (AddFD succeeded):
+	// then queue is woken on each host readiness edge.
+	notified bool
+	queue    vfs.WaitQueue
 }
 
 // NewFile wraps fd as an open file description with the given open(2)
@@ -31,6 +37,12 @@ func NewFile(fd int, flags int) (*vfs.File, error) {
 	}
 	_, err := unix.Seek(fd, 0, unix.SEEK_CUR)
 	h := &file{fd: fd, seekable: err == nil}
+	// A descriptor the host cannot poll (EPERM: regular files, /dev/null)
+	// is always ready; anything else failing only costs promptness.
+	h.notified = AddFD(fd, &h.queue) == nil
+	if isTerminal(fd) {
+		return vfs.NewFile(&ttyFile{file: h, jobs: &tty.Jobs{}}, flags, vfs.Location{}), nil
+	}
 	return vfs.NewFile(h, flags, vfs.Location{}), nil
 }
 
@@ -131,4 +143,9 @@ func (h *file) SetStatusFlags(flags int) error {
 
 func (h *file) HostFD() int { return -1 }
 
-func (h *file) Release() { unix.Close(h.fd) }
+func (h *file) Release() {
+	if h.notified {
+		RemoveFD(h.fd)
+	}
+	unix.Close(h.fd)
+}

@@ -139,6 +139,10 @@ type flag struct{ set atomic.Bool }
 
 func (f *flag) Interrupted() bool { return f.set.Load() }
 
+// pollInterval is how long the tests below let a reader sleep before
+// acting on it.
+const pollInterval = 50 * time.Millisecond
+
 func TestInterruptibleRead(t *testing.T) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
@@ -172,5 +176,51 @@ func TestInterruptibleRead(t *testing.T) {
 	}()
 	if n, err := r.ReadInterruptible(buf, in); string(buf[:n]) != "late" || err != nil {
 		t.Fatalf("read of late data = %q, %v", buf[:n], err)
+	}
+}
+
+// TestNotification checks that a pipe's readiness reaches a registered
+// waiter through the notifier, with no polling: the entry's channel gets
+// a token when the other end writes, and a blocked read wakes.
+func TestNotification(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	r, w := newHostFile(t, p[0]), newHostFile(t, p[1])
+	wt, ok := r.Impl().(vfs.Waitable)
+	if !ok {
+		t.Fatal("host file is not Waitable")
+	}
+	e := vfs.NewWaitEntry(vfs.EventIn)
+	if !wt.EventRegister(e) {
+		t.Fatal("EventRegister of a pipe = false, want a real notification")
+	}
+	defer wt.EventUnregister(e)
+	if got := wt.Readiness(vfs.EventIn); got != 0 {
+		t.Fatalf("empty pipe readiness = %#x", got)
+	}
+	w.Write([]byte("y"))
+	select {
+	case <-e.C():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notification after a write")
+	}
+	if got := wt.Readiness(vfs.EventIn); got&vfs.EventIn == 0 {
+		t.Fatalf("readiness after a write = %#x", got)
+	}
+	// A regular file cannot be watched: always ready, no registration.
+	f, err := os.CreateTemp(t.TempDir(), "reg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dup, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := newHostFile(t, dup)
+	if reg.Impl().(vfs.Waitable).EventRegister(vfs.NewWaitEntry(vfs.EventIn)) {
+		t.Error("EventRegister of a regular file = true")
 	}
 }

@@ -2,8 +2,6 @@ package host
 
 import (
 	"moat/sentry/vfs"
-
-	"golang.org/x/sys/unix"
 )
 
 var _ vfs.Waitable = (*file)(nil)
@@ -11,23 +9,20 @@ var _ vfs.Waitable = (*file)(nil)
 // Readiness implements vfs.Waitable by asking the host: a ppoll of the
 // descriptor with a zero timeout.
 func (h *file) Readiness(mask vfs.EventMask) vfs.EventMask {
-	fds := [1]unix.PollFd{{Fd: int32(h.fd), Events: int16(mask)}}
-	ts := unix.Timespec{}
-	for {
-		n, err := unix.Ppoll(fds[:], &ts, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || n == 0 {
-			return 0
-		}
-		return vfs.EventMask(uint16(fds[0].Revents)) & mask
-	}
+	return FDReadiness(h.fd, mask)
 }
 
-// EventRegister implements vfs.Waitable: the host cannot notify the
-// sentry, so it returns false and the waiter polls.
-func (h *file) EventRegister(*vfs.WaitEntry) bool { return false }
+// EventRegister implements vfs.Waitable. A descriptor the notifier
+// watches notifies e on each host edge; one it could not watch (a
+// regular file, /dev/null) is always ready, and false tells the waiter
+// to look again instead.
+func (h *file) EventRegister(e *vfs.WaitEntry) bool {
+	if !h.notified {
+		return false
+	}
+	h.queue.Register(e)
+	return true
+}
 
 // EventUnregister implements vfs.Waitable.
-func (h *file) EventUnregister(*vfs.WaitEntry) {}
+func (h *file) EventUnregister(e *vfs.WaitEntry) { h.queue.Unregister(e) }

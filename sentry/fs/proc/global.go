@@ -125,18 +125,37 @@ func (p *procFS) sysEntries(dir string) []pseudo.Entry {
 	case "/sys/fs":
 		return []pseudo.Entry{
 			p.sysctl(dir, "file-max", static("9223372036854775807\n")),
+			p.subdir(dir, "mqueue", p.sysEntries),
 			p.sysctl(dir, "nr_open", static("1048576\n")),
 			p.sysctl(dir, "pipe-max-size", static("1048576\n")),
 		}
+	case "/sys/fs/mqueue":
+		// POSIX message queue limits (sentry/kernel/mq), fixed.
+		return []pseudo.Entry{
+			p.sysctl(dir, "msg_default", static("10\n")),
+			p.sysctl(dir, "msg_max", static("10\n")),
+			p.sysctl(dir, "msgsize_default", static("8192\n")),
+			p.sysctl(dir, "msgsize_max", static("8192\n")),
+			p.sysctl(dir, "queues_max", static("256\n")),
+		}
 	case "/sys/kernel":
+		// msg*, sem and shm* are System V IPC's limits
+		// (sentry/kernel/ipc): Linux's defaults, fixed.
 		return []pseudo.Entry{
 			p.sysctl(dir, "cap_last_cap", static("40\n")),
 			p.sysctl(dir, "hostname", func() ([]byte, error) { return []byte(p.src.Hostname() + "\n"), nil }),
+			p.sysctl(dir, "msgmax", static("8192\n")),
+			p.sysctl(dir, "msgmnb", static("16384\n")),
+			p.sysctl(dir, "msgmni", static("32000\n")),
 			p.sysctl(dir, "ngroups_max", static("65536\n")),
 			p.sysctl(dir, "osrelease", static(osRelease+"\n")),
 			p.sysctl(dir, "ostype", static(osType+"\n")),
 			p.sysctl(dir, "pid_max", static("4194304\n")),
 			p.subdir(dir, "random", p.sysEntries),
+			p.sysctl(dir, "sem", static("32000\t1024000000\t500\t32000\n")),
+			p.sysctl(dir, "shmall", static("18446744073692774399\n")),
+			p.sysctl(dir, "shmmax", static("18446744073692774399\n")),
+			p.sysctl(dir, "shmmni", static("4096\n")),
 			p.sysctl(dir, "version", static(osVersion+"\n")),
 		}
 	case "/sys/kernel/random":

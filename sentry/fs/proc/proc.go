@@ -107,6 +107,7 @@ func (p *procFS) root(fs *pseudo.FS) vfs.Inode {
 			p.file("/", "uptime", p.uptime),
 			p.file("/", "version", static(versionLine)),
 			p.subdir("/", "sys", p.sysEntries),
+			p.subdir("/", "sysvipc", p.sysvipcEntries),
 		}
 		for _, pid := range p.src.PIDs() {
 			es = append(es, p.pidEntry("/", pid, pid, true))
