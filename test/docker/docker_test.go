@@ -11,8 +11,8 @@ import (
 	"moat/test/harness"
 )
 
-// runArgs are the `docker run` flags every case uses: moat has no network
-// stack yet, so no network of Docker's own.
+// runArgs are the `docker run` flags most cases use: no network, so that
+// they test one thing (TestDockerNetworks and net_test.go test networks).
 var runArgs = []string{"run", "--rm", "--runtime=moat", "--network", "none"}
 
 func TestDockerRun(t *testing.T) {
@@ -49,7 +49,9 @@ func TestDockerRun(t *testing.T) {
 }
 
 // TestDockerNetworks runs with the networks this dockerd has: host, and
-// the default, which is none here (--bridge=none).
+// the default, the private bridge (the container gets a network
+// namespace of its own, which Docker configures through its prestart
+// hook on the sandbox's pid).
 func TestDockerNetworks(t *testing.T) {
 	e := needEnv(t)
 	for _, net := range []string{"host", "default"} {

@@ -44,6 +44,14 @@ const (
 	// containerd (docker save names it that way).
 	image    = "moat-busybox:test"
 	ctrImage = "docker.io/library/moat-busybox:test"
+
+	// bridgeName is the private dockerd's bridge, which the tests make
+	// (and remove) themselves so that nothing of the machine's own
+	// networking is touched; bridgeCIDR is its address. Docker gives its
+	// containers addresses on it (iptables stays off: no NAT, only the
+	// host and the containers talk).
+	bridgeName = "moatbr0"
+	bridgeCIDR = "172.31.213.1/24"
 )
 
 // env is what the tests share; envErr says why there is none.
@@ -142,6 +150,9 @@ func setup(dir string) (_ *environment, err error) {
 			}
 		}
 	}()
+	if err := makeBridge(); err != nil {
+		return nil, err
+	}
 	if err := e.startContainerd(); err != nil {
 		return nil, err
 	}
@@ -279,8 +290,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 }
 
 // startDockerd starts a dockerd on our containerd with moat registered as
-// the runtime "moat" and no networking of its own (no iptables here, and
-// moat has no network stack yet).
+// the runtime "moat", on the private bridge, without iptables rules.
 func (e *environment) startDockerd() error {
 	conf := filepath.Join(e.workDir, "daemon.json")
 	if err := os.WriteFile(conf, []byte("{}\n"), 0o644); err != nil {
@@ -295,7 +305,7 @@ func (e *environment) startDockerd() error {
 		"--data-root", dockerRoot,
 		"--exec-root", dockerExecRoot,
 		"--pidfile", dockerPidFile,
-		"--iptables=false", "--ip6tables=false", "--bridge=none")
+		"--iptables=false", "--ip6tables=false", "--bridge", bridgeName)
 	if err != nil {
 		return err
 	}
@@ -408,8 +418,33 @@ func (e *environment) teardown() error {
 			}
 		}
 	}
-	errs = append(errs, removeDirs())
+	errs = append(errs, removeDirs(), removeBridge())
 	return errors.Join(errs...)
+}
+
+// makeBridge creates the private dockerd's bridge, up, with bridgeCIDR.
+func makeBridge() error {
+	for _, args := range [][]string{
+		{"link", "add", bridgeName, "type", "bridge"},
+		{"addr", "add", bridgeCIDR, "dev", bridgeName},
+		{"link", "set", bridgeName, "up"},
+	} {
+		if b, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, b)
+		}
+	}
+	return nil
+}
+
+// removeBridge deletes the bridge if it is there.
+func removeBridge() error {
+	if _, err := os.Stat("/sys/class/net/" + bridgeName); err != nil {
+		return nil
+	}
+	if b, err := exec.Command("ip", "link", "del", bridgeName).CombinedOutput(); err != nil {
+		return fmt.Errorf("ip link del %s: %v: %s", bridgeName, err, b)
+	}
+	return nil
 }
 
 // stopDaemon sends SIGTERM and waits 30 seconds before SIGKILL.
@@ -474,7 +509,7 @@ func clearLeftovers() error {
 		killAll(pids)
 		time.Sleep(time.Second)
 	}
-	return removeDirs()
+	return errors.Join(removeDirs(), removeBridge())
 }
 
 // removeDirs detaches whatever is still mounted under the daemons'
