@@ -17,8 +17,18 @@ func (c *Credentials) clone() *Credentials {
 }
 
 // SetCredentials installs c (from one of the Set* methods) as the task's
-// credentials. c must not be changed afterwards.
-func (t *Task) SetCredentials(c *Credentials) { t.creds.Store(c) }
+// credentials. c must not be changed afterwards. As the kernel's
+// commit_creds does, a change of the effective or fs ids, or a gain of
+// permitted capabilities, makes the process non-dumpable (fs.suid_dumpable
+// 0) and clears the parent-death signal.
+func (t *Task) SetCredentials(c *Credentials) {
+	old := t.creds.Swap(c)
+	if old != nil && (old.EffectiveUID != c.EffectiveUID || old.EffectiveGID != c.EffectiveGID ||
+		old.FSUID != c.FSUID || old.FSGID != c.FSGID || c.Permitted&^old.Permitted != 0) {
+		t.tg.ctl.dumpable.Store(0)
+		t.ctl.pdeathSig.Store(0)
+	}
+}
 
 // oneOf reports whether id is any of ids.
 func oneOf(id uint32, ids ...uint32) bool {

@@ -355,7 +355,7 @@ func (t *Task) syscall() {
 	var filtered bool
 	if sc := t.ctl.seccomp.Load(); sc != nil {
 		// Seccomp decides before dispatch; without it this is the only cost.
-		ret, err, filtered = t.seccompDecide(sc, nr, args)
+		ret, filtered, err = t.seccompDecide(sc, nr, args)
 	}
 	if filtered {
 		// The filter gave the result (or ended the thread).

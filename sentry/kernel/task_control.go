@@ -324,17 +324,17 @@ const maxErrno = 4095
 // seccompDecide runs t's seccomp state s on system call nr before it is
 // dispatched. done reports that the call must not run: ret and err are
 // then its result (err ErrNoReturn when the thread or process dies).
-func (t *Task) seccompDecide(s *SeccompState, nr uintptr, args arch.SyscallArguments) (ret uintptr, err error, done bool) {
+func (t *Task) seccompDecide(s *SeccompState, nr uintptr, args arch.SyscallArguments) (ret uintptr, done bool, err error) {
 	if s.Strict {
 		name := ""
 		if nr < uintptr(len(t.k.table.Names)) {
 			name = t.k.table.Names[nr]
 		}
 		if seccomp.StrictAllowed(name) {
-			return 0, nil, false
+			return 0, false, nil
 		}
 		t.seccompKillThread(unix.SIGKILL)
-		return 0, ErrNoReturn, true
+		return 0, true, ErrNoReturn
 	}
 	d := seccomp.Data{Nr: int32(nr), Arch: auditArch, IP: uint64(t.regs.IP())}
 	for i := range d.Args {
@@ -347,12 +347,12 @@ func (t *Task) seccompDecide(s *SeccompState, nr uintptr, args arch.SyscallArgum
 	}
 	switch action {
 	case seccomp.RetAllow, seccomp.RetLog:
-		return 0, nil, false
+		return 0, false, nil
 	case seccomp.RetErrno:
 		if data == 0 {
-			return 0, nil, true
+			return 0, true, nil
 		}
-		return 0, unix.Errno(min(data, maxErrno)), true
+		return 0, true, unix.Errno(min(data, maxErrno))
 	case seccomp.RetTrap:
 		// The kernel rolls the return register back to the number and
 		// raises SIGSYS as a fault (a blocked or ignored SIGSYS kills).
@@ -360,18 +360,18 @@ func (t *Task) seccompDecide(s *SeccompState, nr uintptr, args arch.SyscallArgum
 			Signo: int32(unix.SIGSYS), Code: SYS_SECCOMP, Addr: d.IP,
 			Errno: int32(data), Syscall: d.Nr, Arch: auditArch,
 		})
-		return nr, nil, true
+		return nr, true, nil
 	case seccomp.RetTrace, seccomp.RetUserNotif:
 		// No tracer can attach in the sandbox and no listener exists:
 		// the kernel then fails the call with ENOSYS.
-		return 0, unix.ENOSYS, true
+		return 0, true, unix.ENOSYS
 	case seccomp.RetKillThread:
 		t.seccompKillThread(unix.SIGSYS)
-		return 0, ErrNoReturn, true
+		return 0, true, ErrNoReturn
 	}
 	// KILL_PROCESS and any unknown action kill the whole process.
 	t.tg.exitGroup(ExitStatus{Signal: unix.SIGSYS})
-	return 0, ErrNoReturn, true
+	return 0, true, ErrNoReturn
 }
 
 // seccompKillThread ends t as killed by sig: the process too when t is
@@ -386,9 +386,16 @@ func (t *Task) seccompKillThread(sig unix.Signal) {
 }
 
 // execControl applies what a successful execve changes of the control
-// state: the capability transformation (Credentials.ForExec) and a
-// dumpable process. Seccomp filters and no_new_privs are kept.
+// state: the capability transformation (Credentials.ForExec, committed
+// like any credential change), then dumpable again unless the real and
+// effective ids differ (begin_new_exec). Seccomp filters and no_new_privs
+// are kept.
 func (t *Task) execControl() {
 	t.SetCredentials(t.Credentials().ForExec(t.NoNewPrivs()))
-	t.tg.ctl.dumpable.Store(1)
+	c := t.Credentials()
+	if c.EffectiveUID == c.RealUID && c.EffectiveGID == c.RealGID {
+		t.tg.ctl.dumpable.Store(1)
+	} else {
+		t.tg.ctl.dumpable.Store(0)
+	}
 }

@@ -123,6 +123,11 @@ static void inherit(void) {
 		prctl(PR_GET_CHILD_SUBREAPER, &sr, 0, 0, 0);
 		out("child: nnp %d pdeathsig %d subreaper %d dumpable %d\n", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), sig,
 		    sr, prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+		/* A change of effective id: not dumpable, no parent-death signal. */
+		prctl(PR_SET_PDEATHSIG, SIGUSR2, 0, 0, 0);
+		res("setresuid 1000", setresuid(1000, 1000, 1000));
+		prctl(PR_GET_PDEATHSIG, &sig, 0, 0, 0);
+		out("after setresuid: pdeathsig %d dumpable %d\n", sig, prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
 		_exit(0);
 	}
 	waitpid(c, NULL, 0);

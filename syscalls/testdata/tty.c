@@ -127,6 +127,12 @@ int main(void) {
 	write(m, "q\r", 2);
 	slave_read("icrnl", s);
 	collect("echo", m, 3);
+	write(m, "one two\027x\n", 10);
+	slave_read("werase", s);
+	collect("echo", m, 19);
+	write(m, "\026\025\n", 3);
+	slave_read("lnext", s);
+	collect("echo", m, 6);
 	write(m, "\001\n", 2);
 	slave_read("ctl", s);
 	collect("echoctl", m, 4);

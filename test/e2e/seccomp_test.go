@@ -79,3 +79,39 @@ func TestSpecSeccompRefused(t *testing.T) {
 		t.Errorf("create exit %d, stderr %q: want a failure naming linux.seccomp", r.Exit, r.Stderr)
 	}
 }
+
+// TestSpecSeccompExec checks a `moat exec` process runs under the
+// container's linux.seccomp too, with its own noNewPrivileges
+// (--no-new-privs).
+func TestSpecSeccompExec(t *testing.T) {
+	e := needEnv(t)
+	eperm := uint(1)
+	b := e.newRootfs(t)
+	mkdirProbe(t, b)
+	b.writeConfig(t, []string{"/bin/sleeper", "60"}, func(s *specs.Spec) {
+		s.Root.Readonly = false
+		s.Linux.Seccomp = &specs.LinuxSeccomp{
+			DefaultAction: specs.ActAllow,
+			Syscalls: []specs.LinuxSyscall{
+				{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: &eperm},
+			},
+		}
+	})
+	root := newRoot(t)
+	id := "seccomp-exec"
+	if r := e.run(root, "create", "--bundle", b.Dir, id); r.Exit != 0 {
+		t.Fatalf("create: %v", r)
+	}
+	defer e.run(root, "delete", "--force", id)
+	if r := e.run(root, "start", id); r.Exit != 0 {
+		t.Fatalf("start: %v", r)
+	}
+	r := e.run(root, "exec", id, "/bin/mkdirprobe")
+	if !strings.HasPrefix(r.Stdout, "mkdir EPERM\n") || !strings.Contains(r.Stdout, "seccomp mode 2 nnp 0\n") {
+		t.Errorf("exec mkdirprobe: %v, want mkdir EPERM under the filter, no no_new_privs", r)
+	}
+	r = e.run(root, "exec", "--no-new-privs", id, "/bin/mkdirprobe")
+	if !strings.HasPrefix(r.Stdout, "mkdir EPERM\n") || !strings.Contains(r.Stdout, "seccomp mode 2 nnp 1\n") {
+		t.Errorf("exec --no-new-privs mkdirprobe: %v, want mkdir EPERM under the filter with no_new_privs", r)
+	}
+}

@@ -36,6 +36,12 @@ func receiveConsole(l *net.UnixListener) (*os.File, error) {
 	if err != nil || len(fds) != 1 {
 		return nil, errors.New("console socket: no descriptor")
 	}
+	// Non-blocking, so the runtime's poller serves it and read
+	// deadlines work.
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		return nil, err
+	}
 	return os.NewFile(uintptr(fds[0]), "console-master"), nil
 }
 

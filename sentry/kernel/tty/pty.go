@@ -1,6 +1,7 @@
 package tty
 
 import (
+	"strconv"
 	"sync"
 
 	"moat/sentry/vfs"
@@ -309,6 +310,10 @@ func (s *Slave) EventRegister(e *vfs.WaitEntry) bool { s.p.ld.Register(e); retur
 
 // EventUnregister implements vfs.Waitable.
 func (s *Slave) EventUnregister(e *vfs.WaitEntry) { s.p.ld.Unregister(e) }
+
+// ProcLinkName is what /proc/[pid]/fd shows for a slave opened with no
+// path (TIOCGPTPEER): its devpts name, so ttyname finds it.
+func (s *Slave) ProcLinkName() string { return "/dev/pts/" + strconv.FormatUint(uint64(s.p.Index), 10) }
 
 // TerminalJobs implements Terminal.
 func (s *Slave) TerminalJobs() *Jobs { return &s.p.jobs }
