@@ -216,6 +216,10 @@ type SigInfo struct {
 	// runtime's kill, from the parent PID namespace): the container's
 	// init cannot ignore SIGKILL and SIGSTOP from there.
 	outside bool
+	// forced marks a signal the thread's own instruction raised (a
+	// fault, forceSignal): like Linux's force_sig, it is delivered even
+	// to the sandbox's init, which ignores other default-action signals.
+	forced bool
 }
 
 // outsideSigInfo is the siginfo of a signal the runtime sends (kill(2)

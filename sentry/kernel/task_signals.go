@@ -96,6 +96,7 @@ func (t *Task) forceSignal(info SigInfo) {
 		*act = SigAction{}
 		t.mask &^= SigBit(sig)
 	}
+	info.forced = true
 	t.pending |= SigBit(sig)
 	t.pendingInfo[sig-1] = info
 	t.sigMu.Unlock()
@@ -154,8 +155,11 @@ func (t *Task) deliverSignals() {
 		if act.ignored(sig) {
 			continue
 		}
-		if act.Handler == SIG_DFL && t.tg.initIgnores(sig, &info) {
+		if act.Handler == SIG_DFL && !info.forced && t.tg.initIgnores(sig, &info) {
 			// Queued while blocked; init still ignores its default.
+			// A fault is forced, as Linux's force_sig clears
+			// SIGNAL_UNKILLABLE: going back to the faulting
+			// instruction would only fault again, for ever.
 			continue
 		}
 		if act.Handler == SIG_DFL {
