@@ -177,7 +177,10 @@ func (cs *controlServer) do(sb *sandbox, req controlRequest) (resp controlRespon
 			return resp, func() { cs.exit(kernel.ExitStatus{Code: 127}) }
 		}
 		cs.status = specs.StateRunning
-		go cs.waitInit(sb)
+		// Wait for the init only once the reply is out: a program
+		// that ends at once would otherwise let the sentry exit
+		// before `start` hears that it started.
+		return resp, func() { go cs.waitInit(sb) }
 	case opKill:
 		sig := unix.Signal(req.Signal)
 		if req.Signal <= 0 || req.Signal > maxSignal {
