@@ -68,12 +68,9 @@ func sysFutex(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
 	}
 	var deadline time.Time
 	if tsAddr != 0 {
-		ts, err := copyInTimespec(t, tsAddr)
+		ts, err := copyInValidTimespec(t, tsAddr)
 		if err != nil {
 			return 0, err
-		}
-		if !ts.valid() {
-			return 0, unix.EINVAL
 		}
 		d := ts.duration()
 		if cmd == futexWait {

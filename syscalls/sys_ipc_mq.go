@@ -188,12 +188,9 @@ func mqDeadline(t *kernel.Task, addr uintptr) (time.Time, error) {
 	if addr == 0 {
 		return time.Time{}, nil
 	}
-	ts, err := copyInTimespec(t, addr)
+	ts, err := copyInValidTimespec(t, addr)
 	if err != nil {
 		return time.Time{}, err
-	}
-	if ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1e9 {
-		return time.Time{}, unix.EINVAL
 	}
 	d := time.Unix(ts.sec, ts.nsec)
 	if d.IsZero() {

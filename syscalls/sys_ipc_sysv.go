@@ -173,12 +173,9 @@ func semop(t *kernel.Task, id int32, addr, n, tsAddr uintptr) (uintptr, error) {
 	}
 	var deadline time.Time
 	if tsAddr != 0 {
-		ts, err := copyInTimespec(t, tsAddr)
+		ts, err := copyInValidTimespec(t, tsAddr)
 		if err != nil {
 			return 0, err
-		}
-		if !ts.valid() {
-			return 0, unix.EINVAL
 		}
 		deadline = time.Now().Add(ts.duration())
 	}

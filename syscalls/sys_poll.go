@@ -263,12 +263,9 @@ func copyInTimeout(t *kernel.Task, addr uintptr) (deadline time.Time, block bool
 	if addr == 0 {
 		return time.Time{}, true, nil
 	}
-	ts, err := copyInTimespec(t, addr)
+	ts, err := copyInValidTimespec(t, addr)
 	if err != nil {
 		return time.Time{}, false, err
-	}
-	if !ts.valid() {
-		return time.Time{}, false, unix.EINVAL
 	}
 	deadline, block = deadlineAfter(ts)
 	return deadline, block, nil

@@ -77,12 +77,9 @@ func sysRtSigtimedwait(t *kernel.Task, a arch.SyscallArguments) (uintptr, error)
 	}
 	var deadline time.Time
 	if tsAddr != 0 {
-		ts, err := copyInTimespec(t, tsAddr)
+		ts, err := copyInValidTimespec(t, tsAddr)
 		if err != nil {
 			return 0, err
-		}
-		if !ts.valid() {
-			return 0, unix.EINVAL
 		}
 		d := ts.duration()
 		if d == 0 {

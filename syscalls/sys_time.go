@@ -178,12 +178,9 @@ func sleepTo(t *kernel.Task, deadline time.Time, remAddr uintptr) error {
 }
 
 func sysNanosleep(t *kernel.Task, args arch.SyscallArguments) (uintptr, error) {
-	ts, err := copyInTimespec(t, args[0])
+	ts, err := copyInValidTimespec(t, args[0])
 	if err != nil {
 		return 0, err
-	}
-	if !ts.valid() {
-		return 0, unix.EINVAL
 	}
 	return 0, sleep(t, ts, args[1])
 }
@@ -202,12 +199,9 @@ func cpuSleep(t *kernel.Task, c *kernel.CPUClock, id, flags int32, tsAddr, remAd
 	if id < 0 && id&4 != 0 {
 		return unix.EINVAL
 	}
-	ts, err := copyInTimespec(t, tsAddr)
+	ts, err := copyInValidTimespec(t, tsAddr)
 	if err != nil {
 		return err
-	}
-	if !ts.valid() {
-		return unix.EINVAL
 	}
 	target := ts.duration()
 	if flags&timerAbstime == 0 {
@@ -247,12 +241,9 @@ func sysClockNanosleep(t *kernel.Task, args arch.SyscallArguments) (uintptr, err
 		}
 		return 0, unix.ENOTSUP
 	}
-	ts, err := copyInTimespec(t, args[2])
+	ts, err := copyInValidTimespec(t, args[2])
 	if err != nil {
 		return 0, err
-	}
-	if !ts.valid() {
-		return 0, unix.EINVAL
 	}
 	if flags&timerAbstime == 0 {
 		return 0, sleep(t, ts, args[3])

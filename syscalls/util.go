@@ -85,6 +85,20 @@ func copyInTimespec(t *kernel.Task, addr uintptr) (timespec, error) {
 	return timespec{int64(le.Uint64(b)), int64(le.Uint64(b[8:]))}, nil
 }
 
+// copyInValidTimespec reads a struct timespec and checks it as Linux
+// checks a timeout or a time to set (timespec64_valid): EFAULT, or EINVAL
+// for a negative tv_sec or a tv_nsec outside [0, 1e9).
+func copyInValidTimespec(t *kernel.Task, addr uintptr) (timespec, error) {
+	ts, err := copyInTimespec(t, addr)
+	if err != nil {
+		return timespec{}, err
+	}
+	if !ts.valid() {
+		return timespec{}, unix.EINVAL
+	}
+	return ts, nil
+}
+
 // copyOutTimespec writes a struct timespec (or timeval: same layout with
 // microseconds) to addr.
 func copyOutTimespec(t *kernel.Task, addr uintptr, ts timespec) error {

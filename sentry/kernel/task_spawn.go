@@ -198,8 +198,9 @@ func (k *Kernel) running() bool {
 	return k.started && k.init != nil && !k.initDone
 }
 
-// installHostFDs makes host descriptors hfds the fds 0, 1, 2 ... of fds,
-// each duplicated so the files own their descriptors.
+// installHostFDs makes host descriptors hfds the fds 0, 1, 2 ... of fds.
+// Each is duplicated so the files own their descriptors, whatever the
+// caller shares (stdout and stderr are often the same).
 func installHostFDs(fds *FDTable, hfds []int) error {
 	for i, hfd := range hfds {
 		flags, err := host.Flags(hfd)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"moat/sentry/fs/host"
 	"moat/sentry/loader"
 	"moat/sentry/mm"
 	"moat/sentry/vfs"
@@ -185,31 +184,9 @@ func (k *Kernel) newTask(tg *ThreadGroup, tid int32) *Task {
 	return t
 }
 
-// installStdio makes the host descriptors stdio fds 0, 1 and 2. Each
-// is duplicated so the files own their descriptors, whatever the
-// caller shares (stdout and stderr are often the same).
+// installStdio makes the host descriptors stdio fds 0, 1 and 2.
 func (k *Kernel) installStdio(fds *FDTable, stdio [3]int) error {
-	for i, hfd := range stdio {
-		flags, err := host.Flags(hfd)
-		if err != nil {
-			return fmt.Errorf("stdio fd %d: %w", i, err)
-		}
-		dup, err := unix.FcntlInt(uintptr(hfd), unix.F_DUPFD_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("stdio fd %d: dup host fd %d: %w", i, hfd, err)
-		}
-		f, err := host.NewFile(dup, flags)
-		if err != nil {
-			unix.Close(dup)
-			return fmt.Errorf("stdio fd %d: %w", i, err)
-		}
-		err = fds.Replace(int32(i), f, false, RlimInfinity)
-		f.DecRef()
-		if err != nil {
-			return fmt.Errorf("stdio fd %d: %w", i, err)
-		}
-	}
-	return nil
+	return installHostFDs(fds, stdio[:])
 }
 
 // load maps the program into m, a fresh memory manager for tg, and builds
