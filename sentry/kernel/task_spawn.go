@@ -181,6 +181,10 @@ func (k *Kernel) Spawn(cfg SpawnConfig) (*Process, error) {
 	k.groups[pid] = tg
 	k.tasks[pid] = t
 	k.mu.Unlock()
+	// Its own session leader with a terminal on stdin (exec -t) gets it
+	// as its controlling terminal, as init does, so a shell's job
+	// control works in `docker exec -it`.
+	k.adoptStdioTerminal(tg, fds)
 
 	started := make(chan error, 1)
 	go t.run(started)

@@ -53,8 +53,10 @@ func TestDockerExec(t *testing.T) {
 	// docker exec -t: moat makes a pty and sends its master to the
 	// shim's console socket.
 	env := append(os.Environ(), "DOCKER_HOST=unix://"+dockerSock, "DOCKER_CONFIG="+e.workDir)
-	if out, code := withPty(t, env, 60*time.Second, e.dockerBin, "exec", "-t", id, "sh", "-c", "echo term-exec; exit 6"); code != 6 || !strings.Contains(out, "term-exec") {
-		t.Errorf("docker exec -t: want term-exec and exit 6, got exit %d, output %q", code, out)
+	if out, code := withPty(t, env, 60*time.Second, e.dockerBin, "exec", "-t", id, "sh", "-c", "echo term-exec > /dev/tty; exit 6"); code != 6 || !strings.Contains(out, "term-exec") {
+		// /dev/tty opens only for a process with a controlling
+		// terminal: the exec'd shell must have the pty as its own.
+		t.Errorf("docker exec -t: want term-exec through /dev/tty and exit 6, got exit %d, output %q", code, out)
 	}
 	if r := e.docker("pause", id); r.Exit != 0 {
 		t.Fatalf("docker pause: %v", r)
