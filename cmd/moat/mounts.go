@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"moat/sentry/fs/dev"
 	"moat/sentry/fs/mqueue"
@@ -147,5 +150,48 @@ func mountConfig(cfg *kernel.Config, s *specs.Spec) error {
 	// Device nodes, in a tmpfs /dev as in the bundle's own tree, open
 	// in the sentry's drivers.
 	cfg.Devices = dev.Drivers{}
-	return nil
+	cfg.DeviceNodes, err = deviceNodes(s)
+	return err
+}
+
+// deviceNodes converts config.json's linux.devices to the nodes the
+// kernel makes in /dev: type c, u (both character), b or p, the given
+// file mode (0666 when absent, as runc), owner and device numbers.
+// Opening one reaches the sentry's drivers, which know the default
+// devices only; the others exist, stat as asked, and open with ENXIO.
+func deviceNodes(s *specs.Spec) ([]kernel.DeviceNode, error) {
+	if s.Linux == nil {
+		return nil, nil
+	}
+	var nodes []kernel.DeviceNode
+	for i, d := range s.Linux.Devices {
+		rel, ok := strings.CutPrefix(path.Clean(d.Path), "/dev/")
+		if !path.IsAbs(d.Path) || !ok || rel == "" {
+			return nil, fmt.Errorf("config.json: linux.devices[%d].path %q: only paths under /dev are supported", i, d.Path)
+		}
+		var typ uint32
+		switch d.Type {
+		case "c", "u":
+			typ = unix.S_IFCHR
+		case "b":
+			typ = unix.S_IFBLK
+		case "p":
+			typ = unix.S_IFIFO
+		default:
+			return nil, fmt.Errorf("config.json: linux.devices[%d].type %q: not c, u, b or p", i, d.Type)
+		}
+		perm := uint32(0o666)
+		if d.FileMode != nil {
+			perm = uint32(*d.FileMode) & 0o7777
+		}
+		n := kernel.DeviceNode{Path: rel, Mode: typ | perm, Rdev: unix.Mkdev(uint32(d.Major), uint32(d.Minor))}
+		if d.UID != nil {
+			n.UID = *d.UID
+		}
+		if d.GID != nil {
+			n.GID = *d.GID
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes, nil
 }

@@ -81,6 +81,15 @@ type StraceCall struct {
 	Buf []byte
 }
 
+// DeviceNode is one node of config.json's linux.devices: Path is
+// relative to /dev ("fuse", "net/tun"), Mode has the type bits.
+type DeviceNode struct {
+	Path     string
+	Mode     uint32
+	Rdev     uint64
+	UID, GID uint32
+}
+
 // Config is everything a kernel needs to run one container.
 type Config struct {
 	Platform platform.Platform
@@ -106,6 +115,9 @@ type Config struct {
 	Mounts  []MountSpec
 	FSTypes map[string]FSFactory
 	Devices tmpfs.DeviceOpener
+	// DeviceNodes are made in a tmpfs mounted at /dev besides the
+	// default ones (config.json's linux.devices).
+	DeviceNodes []DeviceNode
 	// Stdio are host descriptors that become the init's fds 0, 1 and 2.
 	Stdio [3]int
 	// The init process: argv, environment ("K=V"), working directory.

@@ -142,6 +142,9 @@ func (k *Kernel) mountOne(m MountSpec) error {
 			if err := populateDev(t.RootInode()); err != nil {
 				return err
 			}
+			if err := makeDeviceNodes(t.RootInode(), k.cfg.DeviceNodes); err != nil {
+				return err
+			}
 		}
 		fs = t
 	default:
@@ -245,6 +248,36 @@ func makeFile(dir vfs.Inode, name string) error {
 	}
 	f.Release()
 	in.Release()
+	return nil
+}
+
+// makeDeviceNodes makes config.json's linux.devices in the /dev tmpfs d,
+// with the directories their paths need; one that names a default node
+// replaces it, as runc's mknod over the bind does.
+func makeDeviceNodes(d *tmpfs.Inode, nodes []DeviceNode) error {
+	for _, n := range nodes {
+		dir := d
+		parts := strings.Split(n.Path, "/")
+		for _, name := range parts[:len(parts)-1] {
+			sub, err := dir.LookupRaw(name)
+			if err != nil {
+				sub, err = dir.MakeNode(name, unix.S_IFDIR|0o755, 0, 0, 0)
+			}
+			if err != nil || !sub.IsDir() {
+				return fmt.Errorf("linux.devices: /dev/%s: cannot make its directory %s", n.Path, name)
+			}
+			dir = sub
+		}
+		name := parts[len(parts)-1]
+		if _, err := dir.LookupRaw(name); err == nil {
+			if err := dir.RemoveName(name); err != nil {
+				return fmt.Errorf("linux.devices: /dev/%s: %w", n.Path, err)
+			}
+		}
+		if _, err := dir.MakeNode(name, n.Mode, n.Rdev, n.UID, n.GID); err != nil {
+			return fmt.Errorf("linux.devices: /dev/%s: %w", n.Path, err)
+		}
+	}
 	return nil
 }
 
