@@ -150,6 +150,9 @@ func mountConfig(cfg *kernel.Config, s *specs.Spec) error {
 	// Device nodes, in a tmpfs /dev as in the bundle's own tree, open
 	// in the sentry's drivers.
 	cfg.Devices = dev.Drivers{}
+	if s.Linux != nil {
+		cfg.MaskedPaths, cfg.ReadonlyPaths = s.Linux.MaskedPaths, s.Linux.ReadonlyPaths
+	}
 	cfg.DeviceNodes, err = deviceNodes(s)
 	return err
 }

@@ -118,6 +118,10 @@ type Config struct {
 	// DeviceNodes are made in a tmpfs mounted at /dev besides the
 	// default ones (config.json's linux.devices).
 	DeviceNodes []DeviceNode
+	// MaskedPaths and ReadonlyPaths are config.json's
+	// linux.maskedPaths and linux.readonlyPaths, applied after the
+	// mounts as runc does (masks.go).
+	MaskedPaths, ReadonlyPaths []string
 	// Stdio are host descriptors that become the init's fds 0, 1 and 2.
 	Stdio [3]int
 	// The init process: argv, environment ("K=V"), working directory.

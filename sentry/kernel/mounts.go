@@ -63,7 +63,7 @@ func (k *Kernel) mountAll() error {
 			return fmt.Errorf("mount %s on %s: %w", m.Type, m.Destination, err)
 		}
 	}
-	return nil
+	return k.applyPathRules()
 }
 
 // mountFlags are the generic options of a mount.

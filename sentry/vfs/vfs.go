@@ -108,6 +108,26 @@ func (v *VFS) Mount(at Location, fs FilesystemImpl, opts MountOptions) error {
 	return nil
 }
 
+// BindMount mounts the tree below src again on at, with opts (mount
+// --bind without MS_REC: mounts below src are not carried along): the
+// same file system and dentries, rooted at src. Types must agree as for
+// Mount.
+func (v *VFS) BindMount(at, src Location, opts MountOptions) error {
+	if !at.Valid() || !src.Valid() {
+		return fmt.Errorf("vfs: bind mount of an invalid location: %w", unix.EINVAL)
+	}
+	if src.IsDir() != at.IsDir() {
+		return fmt.Errorf("vfs: bind mount on %q: source and mount point differ in type (directory and not): %w", at.d.name, unix.ENOTDIR)
+	}
+	m := &Mount{fs: src.m.fs, root: src.d, opts: opts, parent: at.m, point: at.d}
+	v.mountsMu.Lock()
+	v.lastMountID++
+	m.id = v.lastMountID
+	v.mounts[mountKey{at.m, at.d}] = m
+	v.mountsMu.Unlock()
+	return nil
+}
+
 // Root returns the root of the mount tree. Locations are plain values:
 // dentries stay cached for the life of the VFS, so there is no reference
 // to drop.

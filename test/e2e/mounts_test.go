@@ -297,3 +297,50 @@ cat /dev/net/tun 2>/dev/null || echo tun-enxio`
 		t.Errorf("want exit 0 and\n%s\ngot %v", want, r)
 	}
 }
+
+// TestMaskedAndReadonlyPaths: linux.maskedPaths hides a directory (an
+// empty read-only tmpfs) and a file (a /dev/null), linux.readonlyPaths
+// makes a writable directory read-only, a missing path is skipped, and
+// the Docker-style /proc paths behave as under runc.
+func TestMaskedAndReadonlyPaths(t *testing.T) {
+	e := needEnv(t)
+	b := busyboxBundle(t)
+	for _, d := range []string{"secret-dir", "ro-dir"} {
+		if err := os.MkdirAll(filepath.Join(b.Rootfs, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(b.Rootfs, "secret-dir", "key"), "dir secret\n", 0o644)
+	writeFile(t, filepath.Join(b.Rootfs, "secret-file"), "file secret\n", 0o644)
+	script := `ls -A /secret-dir; echo listed
+cat /secret-file; echo read
+stat -c '%F %t:%T' /secret-file
+touch /secret-dir/x 2>/dev/null || echo masked-dir-ro
+touch /ro-dir/x 2>/dev/null || echo ro-dir-ro
+touch /elsewhere && echo rw-elsewhere
+echo 1 > /proc/sys/kernel/hostname 2>/dev/null || echo proc-sys-ro`
+	b.writeConfig(t, []string{"sh", "-c", script}, func(s *specs.Spec) {
+		s.Root.Readonly = false
+		s.Annotations = map[string]string{"dev.moat.overlay": "memory"}
+		s.Mounts = []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "mode=755"}},
+		}
+		s.Linux.MaskedPaths = []string{"/secret-dir", "/secret-file", "/does-not-exist"}
+		s.Linux.ReadonlyPaths = []string{"/ro-dir", "/proc/sys", "/not-there-either"}
+	})
+	r := e.run(newRoot(t), "run", "--bundle", b.Dir, "masked-paths")
+	want := "listed\nread\ncharacter special file 1:3\nmasked-dir-ro\nro-dir-ro\nrw-elsewhere\nproc-sys-ro\n"
+	if r.Exit != 0 || r.Stdout != want {
+		t.Errorf("want exit 0 and\n%s\ngot %v", want, r)
+	}
+
+	// A relative masked path is an error, as the runtime spec requires.
+	b.writeConfig(t, []string{"true"}, func(s *specs.Spec) {
+		s.Linux.MaskedPaths = []string{"relative"}
+	})
+	r = e.run(newRoot(t), "run", "--bundle", b.Dir, "masked-relative")
+	if r.Exit == 0 || !strings.Contains(r.Stderr, "linux.maskedPaths") {
+		t.Errorf("a relative masked path: want an error naming linux.maskedPaths, got %v", r)
+	}
+}

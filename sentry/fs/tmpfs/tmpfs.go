@@ -194,6 +194,18 @@ func New(opts Options) *Filesystem {
 	return fs
 }
 
+// NewNode returns a file system of one inode, its root, of the given
+// mode and device number: a device node mounted over a file, as runc
+// binds /dev/null over a masked one (opts.Devices opens it).
+func NewNode(opts Options, mode uint32, rdev uint64) *Filesystem {
+	fs := New(opts)
+	fs.mu.Lock()
+	fs.root = fs.newInodeLocked(mode, opts.UID, opts.GID)
+	fs.root.rdev = rdev
+	fs.mu.Unlock()
+	return fs
+}
+
 // Root returns the root directory.
 func (fs *Filesystem) Root() (vfs.Inode, error) { return fs.root, nil }
 
