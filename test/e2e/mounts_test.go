@@ -191,7 +191,8 @@ rm /etc/greeting 2>/dev/null || echo busy
 echo renamed > /proc/$$/comm && cat /proc/$$/comm
 cat /sys/devices/system/cpu/online >/dev/null && echo sys
 ls /dev/pts | wc -l
-head -c 4 /dev/zero | wc -c`
+head -c 4 /dev/zero | wc -c
+while read id parent dev root point rest; do [ "$point" = /etc/greeting ] && echo "$root"; done < /proc/self/mountinfo`
 	b.writeConfig(t, []string{"sh", "-c", script}, func(s *specs.Spec) {
 		s.Root.Readonly = false
 		s.Annotations = map[string]string{"dev.moat.overlay": "memory"}
@@ -211,7 +212,9 @@ head -c 4 /dev/zero | wc -c`
 	}
 	r := e.run(newRoot(t), "run", "--bundle", b.Dir, "file-binds")
 	// devpts holds ptmx, as on Linux.
-	want := "127.0.0.1 localhost\nbound greeting\nbound greeting\nmore\nhosts-ro\nbusy\nrenamed\nsys\n1\n4\n"
+	// mountinfo's root of a bind is its source path, as Linux shows a
+	// bind of a directory on the host's root file system.
+	want := "127.0.0.1 localhost\nbound greeting\nbound greeting\nmore\nhosts-ro\nbusy\nrenamed\nsys\n1\n4\n" + filepath.Join(src, "greeting") + "\n"
 	if r.Exit != 0 || r.Stdout != want {
 		t.Errorf("want exit 0 and\n%s\ngot %v", want, r)
 	}

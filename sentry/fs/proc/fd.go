@@ -232,8 +232,15 @@ func (p *procFS) mounts(th Thread, info bool) []byte {
 		if st, err := v.Stat(m.Root); err == nil {
 			dev = st.Dev
 		}
-		fmt.Fprintf(&b, "%d %d %d:%d / %s %s,relatime - %s %s %s\n", m.ID, m.ParentID,
-			unix.Major(dev), unix.Minor(dev), escapeMount(path), opts, typ, escapeMount(src), opts)
+		// The root within the mounted file system: "/", or for a bind
+		// of a host path the path itself, as Linux shows a bind of a
+		// directory of the host's root file system.
+		mroot := "/"
+		if typ == "bind" && strings.HasPrefix(src, "/") {
+			mroot = src
+		}
+		fmt.Fprintf(&b, "%d %d %d:%d %s %s %s,relatime - %s %s %s\n", m.ID, m.ParentID,
+			unix.Major(dev), unix.Minor(dev), escapeMount(mroot), escapeMount(path), opts, typ, escapeMount(src), opts)
 	}
 	return []byte(b.String())
 }
