@@ -188,6 +188,21 @@ func ApplyDefaults(s *specs.Spec, bundle string) {
 	s.Process.Env = append(s.Process.Env, DefaultPath)
 }
 
+// NetworkNamespacePath returns the path of the network namespace the
+// container must join (linux.namespaces[] of type network with a path),
+// or "".
+func NetworkNamespacePath(s *specs.Spec) string {
+	if s.Linux == nil {
+		return ""
+	}
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == specs.NetworkNamespace {
+			return ns.Path
+		}
+	}
+	return ""
+}
+
 // HasNewNetworkNamespace reports whether the spec asks for a network
 // namespace of its own (one without a path to join).
 func HasNewNetworkNamespace(s *specs.Spec) bool {

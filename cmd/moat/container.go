@@ -178,7 +178,7 @@ func startSentry(o *options, stateDir string, co createOptions, s *specs.Spec, s
 		ExtraFiles:  []*os.File{syncW}, // fd 3
 		SysProcAttr: attr,
 	}
-	err = cmd.Start()
+	err = startInNetNS(cmd, spec.NetworkNamespacePath(s))
 	syncW.Close()
 	if err != nil {
 		return nil, fmt.Errorf("starting sandbox: %w", err)
