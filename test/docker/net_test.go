@@ -100,3 +100,28 @@ func TestDockerBridgeClient(t *testing.T) {
 		t.Error("the listener never heard from the container")
 	}
 }
+
+// TestDockerNetworkContainer runs a second moat container in the first's
+// network namespace (--network container:X, which Docker passes as a
+// namespace path): it sees the first's bridge address and reaches its
+// server on localhost.
+func TestDockerNetworkContainer(t *testing.T) {
+	e := needEnv(t)
+	r := e.docker("run", "-d", "--runtime=moat", image, "sh", "-c",
+		"mkdir /www && echo shared-netns > /www/index.html && exec httpd -f -p 8081 -h /www")
+	if r.Exit != 0 {
+		t.Fatalf("docker run -d: %v", r)
+	}
+	id := strings.TrimSpace(r.Stdout)
+	defer e.docker("rm", "-f", id)
+	ip := strings.TrimSpace(e.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", id).Stdout)
+	if net.ParseIP(ip) == nil {
+		t.Fatalf("no address for the first container")
+	}
+	// Retry until the server listens (readiness, not timing).
+	script := "for i in $(seq 1 100); do wget -q -O - http://127.0.0.1:8081/index.html && break; sleep 0.2; done; ip -o addr"
+	r = e.docker("run", "--rm", "--runtime=moat", "--network", "container:"+id, image, "sh", "-c", script)
+	if r.Exit != 0 || !strings.HasPrefix(r.Stdout, "shared-netns\n") || !strings.Contains(r.Stdout, ip+"/") {
+		t.Errorf("docker run --network container:%s: want the page and the address %s, got %v", id, ip, r)
+	}
+}
