@@ -7,7 +7,6 @@ package host
 import (
 	"fmt"
 
-	"moat/sentry/kernel/tty"
 	"moat/sentry/vfs"
 
 	"golang.org/x/sys/unix"
@@ -41,7 +40,7 @@ func NewFile(fd int, flags int) (*vfs.File, error) {
 	// is always ready; anything else failing only costs promptness.
 	h.notified = AddFD(fd, &h.queue) == nil
 	if isTerminal(fd) {
-		return vfs.NewFile(&ttyFile{file: h, jobs: &tty.Jobs{}}, flags, vfs.Location{}), nil
+		return vfs.NewFile(&ttyFile{file: h, jobs: terminalJobs(st.Rdev)}, flags, vfs.Location{}), nil
 	}
 	return vfs.NewFile(h, flags, vfs.Location{}), nil
 }

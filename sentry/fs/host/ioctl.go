@@ -1,6 +1,8 @@
 package host
 
 import (
+	"sync"
+
 	"moat/sentry/kernel/tty"
 	"moat/sentry/vfs"
 
@@ -48,6 +50,32 @@ func isTerminal(fd int) bool {
 
 // TerminalJobs implements tty.Terminal.
 func (h *ttyFile) TerminalJobs() *tty.Jobs { return h.jobs }
+
+// hostTerminals maps a host terminal's device number to its job-control
+// state: the stdio descriptors of one terminal (fds 0, 1 and 2 of a
+// shell, each its own host descriptor here) are one terminal inside, as
+// they are one tty on Linux, so the controlling terminal that init took
+// through fd 0 is also the terminal of fd 2. A sandbox sees a handful of
+// host terminals at most; the map is never pruned.
+var hostTerminals struct {
+	sync.Mutex
+	jobs map[uint64]*tty.Jobs
+}
+
+// terminalJobs returns the job-control state of the host terminal rdev.
+func terminalJobs(rdev uint64) *tty.Jobs {
+	hostTerminals.Lock()
+	defer hostTerminals.Unlock()
+	if hostTerminals.jobs == nil {
+		hostTerminals.jobs = map[uint64]*tty.Jobs{}
+	}
+	j := hostTerminals.jobs[rdev]
+	if j == nil {
+		j = &tty.Jobs{}
+		hostTerminals.jobs[rdev] = j
+	}
+	return j
+}
 
 // IsPTYMaster implements tty.Terminal.
 func (h *ttyFile) IsPTYMaster() bool { return false }
