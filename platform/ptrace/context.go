@@ -200,7 +200,7 @@ func (c *Context) run(regs *arch.Registers) (platform.Trap, error) {
 			if err := getRegs(c.tid, regs); err != nil {
 				return platform.Trap{}, c.fail("get registers", err)
 			}
-			if c.as.p.ia32 {
+			if c.as.p.ia32 && maybeI386(regs) {
 				// An int 0x80 is not a 64-bit call (see int80Fault).
 				a, err := getSyscallArch(c.tid)
 				if err != nil {

@@ -169,6 +169,18 @@ func hostIA32() bool {
 	return err == nil
 }
 
+// maybeI386 reports whether the system-call stop in r may come from an
+// int 0x80 rather than the syscall instruction, which is worth a
+// PTRACE_GET_SYSCALL_INFO to tell. The syscall instruction always
+// leaves rcx = the next instruction (the stop's rip) and r11 = rflags
+// (saved as the stop's eflags); int 0x80 leaves both as the program had
+// them. So a mismatch means int 0x80, and a match is a syscall unless a
+// program set rcx and r11 to exactly those values before an int 0x80;
+// such a call then runs as the 64-bit call its registers spell, which it
+// could have made with syscall anyway (the application's seccomp filters
+// see that 64-bit call). This keeps the extra host call off the hot path.
+func maybeI386(r *arch.Registers) bool { return r.Rcx != r.Rip || r.R11 != r.Eflags }
+
 // auditArchI386 is AUDIT_ARCH_I386.
 const auditArchI386 = unix.AUDIT_ARCH_I386
 

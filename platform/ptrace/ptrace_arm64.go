@@ -73,3 +73,5 @@ const (
 )
 
 func int80Fault(r *arch.Registers) {}
+
+func maybeI386(r *arch.Registers) bool { return false }
