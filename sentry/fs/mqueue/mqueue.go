@@ -8,7 +8,6 @@
 package mqueue
 
 import (
-	"sync"
 
 	"moat/sentry/fs/fsutil"
 	"moat/sentry/kernel/mq"
@@ -172,56 +171,32 @@ func (n *queueNode) SetAttr(a vfs.AttrChange) error {
 // dirFile is the open root directory.
 type dirFile struct {
 	fsutil.DirFile
-	r *root
-
-	mu      sync.Mutex
-	entries []fsutil.Dirent
-	off     int64
+	r       *root
+	listing fsutil.Listing
 }
 
 func (f *dirFile) Stat(*vfs.File) (unix.Stat_t, error) { return f.r.Stat() }
 
 func (f *dirFile) Seek(_ *vfs.File, off int64, whence int) (int64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	off, err := fsutil.Seek(f.off, off, whence)
-	if err != nil {
-		return 0, err
-	}
-	if off == 0 {
-		f.entries = nil
-	}
-	f.off = off
-	return off, nil
+	return f.listing.Seek(off, whence)
 }
 
 func (f *dirFile) Getdents(_ *vfs.File, buf []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.entries == nil {
-		f.entries = []fsutil.Dirent{
-			{Ino: 1, Off: 1, Type: unix.DT_DIR, Name: "."},
-			{Ino: 1, Off: 2, Type: unix.DT_DIR, Name: ".."},
-		}
-		for i, name := range f.r.fs.reg.Names() {
-			var ino uint64
-			if q := f.r.fs.reg.Lookup(name); q != nil {
-				ino = q.Stat().Ino
-			}
-			f.entries = append(f.entries, fsutil.Dirent{Ino: ino, Off: int64(i + 3), Type: unix.DT_REG, Name: name})
-		}
+	return f.listing.Getdents(buf, f.list)
+}
+
+// list takes the queues' names, after "." and "..".
+func (f *dirFile) list() ([]fsutil.Dirent, error) {
+	es := []fsutil.Dirent{
+		{Ino: 1, Off: 1, Type: unix.DT_DIR, Name: "."},
+		{Ino: 1, Off: 2, Type: unix.DT_DIR, Name: ".."},
 	}
-	n := 0
-	for f.off < int64(len(f.entries)) {
-		m := fsutil.PutDirent(buf[n:], f.entries[f.off])
-		if m == 0 {
-			if n == 0 {
-				return 0, unix.EINVAL
-			}
-			break
+	for i, name := range f.r.fs.reg.Names() {
+		var ino uint64
+		if q := f.r.fs.reg.Lookup(name); q != nil {
+			ino = q.Stat().Ino
 		}
-		n += m
-		f.off++
+		es = append(es, fsutil.Dirent{Ino: ino, Off: int64(i + 3), Type: unix.DT_REG, Name: name})
 	}
-	return n, nil
+	return es, nil
 }

@@ -11,7 +11,6 @@ package pseudo
 
 import (
 	"hash/fnv"
-	"sync"
 
 	"moat/sentry/fs/fsutil"
 	"moat/sentry/vfs"
@@ -162,60 +161,25 @@ func (d *Dir) Open(flags int) (vfs.FileImpl, error) {
 // getdents (and again after a rewind), and the offset counts entries.
 type dirFile struct {
 	fsutil.DirFile
-	d *Dir
-
-	// mu guards the fields below.
-	mu      sync.Mutex
-	entries []fsutil.Dirent
-	off     int64
+	d       *Dir
+	listing fsutil.Listing
 }
 
 func (f *dirFile) Stat(*vfs.File) (unix.Stat_t, error) { return f.d.Stat() }
 
 func (f *dirFile) Seek(_ *vfs.File, off int64, whence int) (int64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	off, err := fsutil.Seek(f.off, off, whence)
-	if err != nil {
-		return 0, err
-	}
-	if off == 0 {
-		f.entries = nil
-	}
-	f.off = off
-	return off, nil
+	return f.listing.Seek(off, whence)
 }
 
 func (f *dirFile) Getdents(_ *vfs.File, buf []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.entries == nil {
-		if err := f.list(); err != nil {
-			return 0, err
-		}
-	}
-	n := 0
-	for f.off < int64(len(f.entries)) {
-		m := fsutil.PutDirent(buf[n:], f.entries[f.off])
-		if m == 0 {
-			if n == 0 {
-				return 0, unix.EINVAL
-			}
-			break
-		}
-		n += m
-		f.off++
-	}
-	return n, nil
+	return f.listing.Getdents(buf, f.list)
 }
 
 // list takes the directory's listing, "." and ".." first.
-//
-// Preconditions: f.mu is locked.
-func (f *dirFile) list() error {
+func (f *dirFile) list() ([]fsutil.Dirent, error) {
 	es, err := f.d.Entries()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	parent := "/"
 	for i := len(f.d.Path) - 1; i > 0; i-- {
@@ -234,6 +198,5 @@ func (f *dirFile) list() error {
 			Type: fsutil.DirentType(e.Type), Name: e.Name,
 		})
 	}
-	f.entries = out
-	return nil
+	return out, nil
 }
