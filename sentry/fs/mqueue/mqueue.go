@@ -8,7 +8,6 @@
 package mqueue
 
 import (
-
 	"moat/sentry/fs/fsutil"
 	"moat/sentry/kernel/mq"
 	"moat/sentry/vfs"
