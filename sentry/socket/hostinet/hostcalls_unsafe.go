@@ -83,25 +83,31 @@ func hostSetSockOpt(fd, level, name int, opt []byte) error {
 	return errnoOf(e)
 }
 
-// hostSendMsg sends data (one iovec) to addr (nil: connected) with the
-// control bytes ctl and flags.
-func hostSendMsg(fd int, data, addr, ctl []byte, flags int) (int, error) {
-	var msg unix.Msghdr
-	var iov unix.Iovec
+// fillMsghdr points msg at one iovec iov over data, the address buffer
+// name and the control buffer ctl (each left out when empty).
+func fillMsghdr(msg *unix.Msghdr, iov *unix.Iovec, data, name, ctl []byte) {
 	if len(data) > 0 {
 		iov.Base = &data[0]
 		iov.SetLen(len(data))
-		msg.Iov = &iov
+		msg.Iov = iov
 		msg.Iovlen = 1
 	}
-	if len(addr) > 0 {
-		msg.Name = &addr[0]
-		msg.Namelen = uint32(len(addr))
+	if len(name) > 0 {
+		msg.Name = &name[0]
+		msg.Namelen = uint32(len(name))
 	}
 	if len(ctl) > 0 {
 		msg.Control = &ctl[0]
 		msg.SetControllen(len(ctl))
 	}
+}
+
+// hostSendMsg sends data (one iovec) to addr (nil: connected) with the
+// control bytes ctl and flags.
+func hostSendMsg(fd int, data, addr, ctl []byte, flags int) (int, error) {
+	var msg unix.Msghdr
+	var iov unix.Iovec
+	fillMsghdr(&msg, &iov, data, addr, ctl)
 	n, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
 	if e != 0 {
 		return 0, e
@@ -115,20 +121,7 @@ func hostSendMsg(fd int, data, addr, ctl []byte, flags int) (int, error) {
 func hostRecvMsg(fd int, dst, name, ctl []byte, flags int) (n, nameLen, ctlLen, msgFlags int, err error) {
 	var msg unix.Msghdr
 	var iov unix.Iovec
-	if len(dst) > 0 {
-		iov.Base = &dst[0]
-		iov.SetLen(len(dst))
-		msg.Iov = &iov
-		msg.Iovlen = 1
-	}
-	if len(name) > 0 {
-		msg.Name = &name[0]
-		msg.Namelen = uint32(len(name))
-	}
-	if len(ctl) > 0 {
-		msg.Control = &ctl[0]
-		msg.SetControllen(len(ctl))
-	}
+	fillMsghdr(&msg, &iov, dst, name, ctl)
 	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
 	if e != 0 {
 		return 0, 0, 0, 0, e
