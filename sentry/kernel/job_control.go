@@ -68,6 +68,7 @@ func (tg *ThreadGroup) prepareSignalLocked(sig unix.Signal) jobNote {
 			note.uid = tg.tasks[0].Credentials().RealUID
 		}
 		tg.stopPending, tg.stopped, tg.waitStopped = false, false, false
+		tg.stopping.Store(false)
 		tg.waitContinued = true
 		for _, t := range tg.tasks {
 			t.stopParked = false
@@ -131,6 +132,7 @@ func (t *Task) startGroupStop(sig unix.Signal) {
 		return
 	}
 	tg.stopPending, tg.stopped, tg.stopSig = true, false, sig
+	tg.stopping.Store(true)
 	tg.waitContinued = false
 	others := make([]*Task, 0, len(tg.tasks))
 	for _, o := range tg.tasks {
@@ -151,6 +153,12 @@ func (t *Task) startGroupStop(sig unix.Signal) {
 // wakes a stopped process).
 func (t *Task) doGroupStop() {
 	tg := t.tg
+	// The common case, no stop, without the process's lock: a stop
+	// that starts after this load kicks the thread, whose next pass
+	// through the run loop comes back here.
+	if !tg.stopping.Load() {
+		return
+	}
 	for {
 		tg.mu.Lock()
 		if !tg.stopPending || (tg.exiting && tg.execer != t) || t.exited {

@@ -80,7 +80,10 @@ type ThreadGroup struct {
 	// Job control (job_control.go): a group stop in progress or in
 	// effect, whether every thread has parked, the signal that stopped
 	// the process, and the stop and continue not yet reported to wait.
-	stopPending   bool
+	stopPending bool
+	// stopping mirrors stopPending for doGroupStop's lock-free check on
+	// every pass of every thread's run loop; written with it.
+	stopping      atomic.Bool
 	stopped       bool
 	stopSig       unix.Signal
 	waitStopped   bool
